@@ -1,0 +1,94 @@
+"""GrokModule: the one LightningModule every task and model runs through."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics import MeanMetric, MeanSquaredError, MetricCollection, R2Score
+from torchmetrics.classification import MulticlassAccuracy
+
+from grokbench.errors import GrokbenchError
+from grokbench.losses import LOSSES
+
+EVAL_SPLITS = ("train_eval", "val")  # the order of the task's two val dataloaders
+
+
+def scale_initialization(model: nn.Module, alpha: float) -> None:
+    """Omnigrok's initialization scale: multiply every initial parameter by alpha."""
+    if alpha != 1.0:
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.mul_(alpha)
+
+
+def weight_norm(model: nn.Module) -> torch.Tensor:
+    return torch.sqrt(sum(p.detach().pow(2).sum() for p in model.parameters()))
+
+
+def make_metrics(kind: str, num_outputs: int) -> MetricCollection:
+    if kind == "classification":
+        return MetricCollection({"acc": MulticlassAccuracy(num_outputs, average="micro")})
+    return MetricCollection({"mse": MeanSquaredError(), "r2": R2Score()})
+
+
+class GrokModule(L.LightningModule):
+    """Loss, metrics, optimizer with linear warmup, initialization scale and eval logging.
+
+    Training steps log nothing; at each evaluation point it logs `train_eval/*` (the whole
+    training set in eval mode), `val/*` and `weights/l2`.
+    """
+
+    def __init__(self, model: nn.Module, kind: str, num_outputs: int,
+                 optimizer: Callable[..., torch.optim.Optimizer], loss: str = "cross_entropy",
+                 init_scale: float = 1.0, warmup_steps: int = 0):
+        super().__init__()
+        if loss not in LOSSES:
+            raise GrokbenchError(f"module.loss={loss!r} is unknown; allowed: {', '.join(LOSSES)}")
+        if not init_scale > 0:
+            raise GrokbenchError(f"module.init_scale={init_scale} is invalid; allowed: a number > 0")
+        self.model = model
+        self.kind = kind
+        self.loss_fn = LOSSES[loss]
+        self.optimizer_factory = optimizer
+        self.warmup_steps = int(warmup_steps)
+        scale_initialization(model, init_scale)
+        self.eval_metrics = nn.ModuleDict({s: make_metrics(kind, num_outputs) for s in EVAL_SPLITS})
+        self.eval_losses = nn.ModuleDict({s: MeanMetric() for s in EVAL_SPLITS})
+
+    def forward(self, inputs):
+        return self.model(inputs)
+
+    def training_step(self, batch, batch_idx):
+        inputs, targets = batch
+        return self.loss_fn(self.model(inputs), targets, self.kind)
+
+    def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):
+        inputs, targets = batch
+        split = EVAL_SPLITS[dataloader_idx]
+        outputs = self.model(inputs)
+        self.eval_losses[split].update(self.loss_fn(outputs, targets, self.kind), weight=len(targets))
+        metric_outputs = outputs if self.kind == "classification" else outputs.reshape(targets.shape)
+        self.eval_metrics[split].update(metric_outputs, targets)
+
+    def on_validation_epoch_end(self):
+        values = {"weights/l2": weight_norm(self.model)}
+        for split in EVAL_SPLITS:
+            values[f"{split}/loss"] = self.eval_losses[split].compute()
+            for name, value in self.eval_metrics[split].compute().items():
+                values[f"{split}/{name}"] = value
+            self.eval_losses[split].reset()
+            self.eval_metrics[split].reset()
+        shown = {k: v for k, v in values.items() if k.endswith("/acc") or k.endswith("/r2")}
+        self.log_dict(shown, prog_bar=True)
+        self.log_dict({k: v for k, v in values.items() if k not in shown})
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.warmup_steps <= 0:
+            return optimizer
+        warmup = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: min(1.0, (step + 1) / self.warmup_steps))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": warmup, "interval": "step"}}

@@ -1,0 +1,111 @@
+"""Run records: one JSON file per run, the only input of boards, plots and comparisons.
+
+Top-level fields that tables and scripts rely on are listed in `STABLE_FIELDS` and
+documented in the README; the writer is atomic so a killed run never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+RECORD_NAME = "record.json"
+SCHEMA_VERSION = 1
+STABLE_FIELDS = ("status", "verdict", "memorized_step", "generalized_step", "delay_ratio",
+                 "wall_seconds", "steps_per_second", "task", "model", "method", "seed", "config",
+                 "curve")
+LIBRARIES = ("torch", "lightning", "torchmetrics", "hydra-core", "datasets", "rdkit", "grokbench")
+
+
+def library_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def hardware() -> dict[str, Any]:
+    info = {"machine": platform.machine(), "system": platform.system(),
+            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "accelerator": "cpu"}
+    if torch.cuda.is_available():
+        info["accelerator"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def git_commit(directory: str | Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True,
+                             text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=directory, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def log_spaced_curve(history: list[dict[str, Any]], max_points: int = 200) -> list[dict[str, Any]]:
+    """Keep at most `max_points` evaluations, evenly spaced in log(step); first and last kept."""
+    rows = [r for r in history if r["step"] > 0]
+    if len(rows) <= max_points:
+        return [dict(r) for r in rows]
+    lo, hi = math.log(rows[0]["step"]), math.log(rows[-1]["step"])
+    targets = [math.exp(lo + (hi - lo) * i / (max_points - 1)) for i in range(max_points)]
+    chosen, j = [], 0
+    for target in targets:
+        while j + 1 < len(rows) and rows[j + 1]["step"] <= target:
+            j += 1
+        if not chosen or chosen[-1] is not rows[j]:
+            chosen.append(rows[j])
+    if chosen[-1] is not rows[-1]:
+        chosen.append(rows[-1])
+    return [dict(r) for r in chosen]
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN or infinity: write them as strings so the file stays valid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_record(run_dir: str | Path, record: dict[str, Any]) -> Path:
+    path = Path(run_dir) / RECORD_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{RECORD_NAME}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(_clean(record), indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_record(path: str | Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def find_records(*roots: str | Path) -> list[Path]:
+    """Every record under the given run directories, in a stable order."""
+    found: set[Path] = set()
+    for root in roots:
+        root = Path(root)
+        if root.is_file() and root.name == RECORD_NAME:
+            found.add(root)
+        elif root.is_dir():
+            found.update(root.rglob(RECORD_NAME))
+    return sorted(found)

@@ -1,0 +1,210 @@
+"""One run: compose task, model and module from the config, train, detect, record.
+
+`train(cfg)` is independent of Hydra's runtime (tests call it with a composed config); the
+CLI wraps it in `hydra.main`. Whatever happens, the run writes its record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.loggers import CSVLogger
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import InterpolationKeyError
+
+from grokbench import record as rec
+from grokbench.detector import DetectorSettings, GrokkingDetector
+from grokbench.errors import GrokbenchError
+from grokbench.module import GrokModule
+from grokbench.plot import plot_run
+from grokbench.schedule import LogSpacedEvaluation
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOWER_IS_BETTER = ("loss", "mse")
+
+
+def user_error(error: BaseException) -> GrokbenchError | None:
+    """The GrokbenchError behind an exception (Hydra wraps errors raised in constructors)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, GrokbenchError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def choice_name(cfg: DictConfig, group: str) -> str:
+    """The config-group option a run used (model=transformer -> "transformer")."""
+    if HydraConfig.initialized():
+        choice = HydraConfig.get().runtime.choices.get(group)
+        if choice:
+            return str(choice)
+    node = cfg.get(group)
+    if not isinstance(node, DictConfig):
+        return "?"
+    return str(node.get("name") or str(node.get("_target_", "?")).rsplit(".", 1)[-1].lower())
+
+
+def detector_settings(cfg: DictConfig, task) -> DetectorSettings:
+    """The task's default detection, overridden by every non-null `detector.*` key."""
+    d = task.detection
+    metric = f"{d.metric}"
+    defaults = {"train_metric": f"train_eval/{metric}", "val_metric": f"val/{d.val_metric or metric}",
+                "mode": d.mode, "memorize_threshold": d.memorize_threshold,
+                "generalize_threshold": d.generalize_threshold, "threshold_kind": d.threshold_kind}
+    given = {k: v for k, v in OmegaConf.to_container(cfg.detector).items() if v is not None}
+    return DetectorSettings(**{**defaults, **given})
+
+
+def build_model(cfg: DictConfig, task) -> torch.nn.Module:
+    with open_dict(cfg):
+        cfg.dims = task.dims
+    try:
+        return instantiate(cfg.model)
+    except InterpolationKeyError as error:
+        raise GrokbenchError(
+            f"model {choice_name(cfg, 'model')} does not fit task {task.name}: it needs "
+            f"{error.full_key or error} but the task provides dims {', '.join(task.dims)}") from None
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
+    every = int(cfg.eval.every)
+    if every < 1:
+        raise GrokbenchError(f"eval.every={every} is invalid; allowed: an integer >= 1")
+    if cfg.eval.log_spaced:
+        callbacks.append(LogSpacedEvaluation(every))
+    if cfg.progress_bar:
+        callbacks.append(RichProgressBar(refresh_rate=max(1, every // 4), leave=True))
+    if cfg.checkpoint.every_n_steps:
+        callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,
+                                         every_n_train_steps=int(cfg.checkpoint.every_n_steps)))
+    return L.Trainer(
+        **OmegaConf.to_container(cfg.trainer),
+        val_check_interval=every, check_val_every_n_epoch=None, num_sanity_val_steps=0,
+        logger=CSVLogger(run_dir, name="", version=""), log_every_n_steps=every,
+        callbacks=callbacks, enable_checkpointing=bool(cfg.checkpoint.every_n_steps),
+        enable_progress_bar=bool(cfg.progress_bar), enable_model_summary=False,
+        default_root_dir=run_dir)
+
+
+def resume_path(cfg: DictConfig, run_dir: Path) -> str | None:
+    last = run_dir / "checkpoints" / "last.ckpt"
+    return str(last) if cfg.checkpoint.resume and last.exists() else None
+
+
+def summarize_metrics(history: list[dict[str, Any]]) -> tuple[dict, dict]:
+    """Final and best value of every logged metric (best: lowest loss/mse, highest other)."""
+    if not history:
+        return {}, {}
+    final = {k: v for k, v in history[-1].items() if k not in ("step", "finite")}
+    best = {}
+    for key in final:
+        values = [r[key] for r in history if key in r]
+        lower = key.split("/")[-1] in LOWER_IS_BETTER
+        best[key] = min(values) if lower else max(values)
+    best.pop("weights/l2", None)
+    return final, best
+
+
+def base_record(cfg: DictConfig) -> dict[str, Any]:
+    try:
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+    except Exception:  # an unresolvable config still gets a record
+        resolved = OmegaConf.to_container(cfg, resolve=False)
+    return {
+        "schema_version": rec.SCHEMA_VERSION, "status": "running", "error": None,
+        "recipe": cfg.get("name", "default"), "task": choice_name(cfg, "task"), "task_version": None,
+        "task_params": {}, "model": choice_name(cfg, "model"), "method": choice_name(cfg, "method"),
+        "seed": int(cfg.seed), "split_seed": cfg.task.get("split_seed"),
+        "verdict": None, "memorized_step": None, "generalized_step": None, "delay_steps": None,
+        "delay_ratio": None, "steps": 0, "wall_seconds": None, "steps_per_second": None,
+        "final": {}, "best": {}, "detector": {}, "started_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "hardware": rec.hardware(), "versions": rec.library_versions(),
+        "git_commit": rec.git_commit(PROJECT_ROOT), "config": resolved, "curve": [],
+    }
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Run one experiment; always returns (and writes) its record."""
+    run_dir = Path(cfg.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    record = base_record(cfg)
+    detector = None
+    try:
+        if cfg.threads:
+            torch.set_num_threads(int(cfg.threads))
+        L.seed_everything(int(cfg.seed), verbose=False)
+        task = instantiate(cfg.task)
+        task.shuffle_seed, task.eval_batch_size = int(cfg.seed), int(cfg.eval.batch_size)
+        task.train_steps = int(cfg.trainer.max_steps)
+        data_started = time.perf_counter()
+        task.prepare_data()
+        task.setup("fit")
+        record.update(task=task.name, task_version=task.version, task_params=task.params(),
+                      data_seconds=round(time.perf_counter() - data_started, 3),
+                      num_train=task.num_train, num_val=task.num_val)
+        model = build_model(cfg, task)
+        record["num_parameters"] = sum(p.numel() for p in model.parameters())
+        module = GrokModule(model, task.kind, task.num_outputs, optimizer=instantiate(cfg.optim),
+                            **OmegaConf.to_container(cfg.module))
+        detector = GrokkingDetector(detector_settings(cfg, task))
+        method_callbacks = [instantiate(c) for c in cfg.method.get("callbacks", [])]
+        trainer = build_trainer(cfg, run_dir, [detector, *method_callbacks])
+        fit_started = time.perf_counter()
+        trainer.fit(module, datamodule=task, ckpt_path=resume_path(cfg, run_dir))
+        fit_seconds = time.perf_counter() - fit_started
+        record.update(steps=int(trainer.global_step), fit_seconds=round(fit_seconds, 3),
+                      steps_per_second=round(trainer.global_step / fit_seconds, 2) if fit_seconds else None)
+        record["status"] = "completed"
+    except Exception as error:  # the record must be written whatever failed
+        known = user_error(error)
+        record.update(status="failed", error=str(known) if known else f"{type(error).__name__}: {error}",
+                      traceback=None if known else traceback.format_exc())
+    finally:
+        record["wall_seconds"] = round(time.perf_counter() - started, 3)
+        if detector is not None:
+            finish_detection(record, detector)
+        rec.write_record(run_dir, record)
+    if record["curve"]:
+        plot_run(record, run_dir / "curves.png")
+    return record
+
+
+def finish_detection(record: dict[str, Any], detector: GrokkingDetector) -> None:
+    result = detector.result()
+    record.update(verdict=result.verdict, memorized_step=result.memorized_step,
+                  generalized_step=result.generalized_step, delay_steps=result.delay_steps,
+                  delay_ratio=None if result.delay_ratio is None else round(result.delay_ratio, 4),
+                  detector={"settings": vars(detector.settings), "result": result.as_dict()},
+                  curve=rec.log_spaced_curve(detector.history))
+    record["final"], record["best"] = summarize_metrics(detector.history)
+    if record["status"] == "completed" and result.verdict == "diverged":
+        record["status"] = "diverged"
+
+
+def summary_line(record: dict[str, Any]) -> str:
+    """`grokked: memorized at step 400, generalized at step 6,100 (15.3x later)`."""
+    if record["status"] == "failed":
+        return f"failed: {record['error']}"
+    verdict, mem, gen = record["verdict"], record["memorized_step"], record["generalized_step"]
+    parts = []
+    if mem is not None:
+        parts.append(f"memorized at step {mem:,}")
+    if gen is not None:
+        parts.append(f"generalized at step {gen:,} ({record['delay_ratio']:.1f}x later)")
+    if mem is None:
+        parts.append(f"never memorized in {record['steps']:,} steps")
+    elif gen is None:
+        parts.append(f"not generalized in {record['steps']:,} steps")
+    return f"{verdict}: " + ", ".join(parts)

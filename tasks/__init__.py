@@ -1,0 +1,1 @@
+"""Task modules: one per domain, each a `tasks.base.GrokTask` (a LightningDataModule)."""

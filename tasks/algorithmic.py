@@ -1,0 +1,166 @@
+"""Binary-operation tables (Power et al. 2022): modular arithmetic over Z_p and the group S5.
+
+Every example is the token sequence `a op b =` with label `c`, where `a op b = c`. Tokens
+0..n-1 are the elements, n is the operator token and n+1 the equals token, so the same
+tensors serve a transformer (as a sequence) and an MLP (as embedded operands).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Callable
+
+import torch
+
+from grokbench.errors import GrokbenchError, require
+from tasks.base import GrokTask, Splits
+
+
+def is_prime(n: int) -> bool:
+    return n >= 2 and all(n % d for d in range(2, int(n ** 0.5) + 1))
+
+
+def _div(x, y, p):
+    return (x * torch.tensor([pow(int(v), -1, p) if int(v) else 0 for v in y])) % p
+
+
+# name -> (f(x, y, p) on integer tensors, pairs allowed, needs a prime modulus)
+MODULAR_OPS: dict[str, tuple[Callable, Callable, bool]] = {
+    "x+y": (lambda x, y, p: (x + y) % p, lambda x, y: True, False),
+    "x-y": (lambda x, y, p: (x - y) % p, lambda x, y: True, False),
+    "x*y": (lambda x, y, p: (x * y) % p, lambda x, y: True, False),
+    "x/y": (_div, lambda x, y: y != 0, True),
+    "x**2+y**2": (lambda x, y, p: (x**2 + y**2) % p, lambda x, y: True, False),
+    "x**2+xy+y**2": (lambda x, y, p: (x**2 + x * y + y**2) % p, lambda x, y: True, False),
+    "x**2+xy+y**2+x": (lambda x, y, p: (x**2 + x * y + y**2 + x) % p, lambda x, y: True, False),
+    "x**3+xy": (lambda x, y, p: (x**3 + x * y) % p, lambda x, y: True, False),
+    "x**3+xy**2+y": (lambda x, y, p: (x**3 + x * y**2 + y) % p, lambda x, y: True, False),
+    "x/y_if_odd_else_x-y": (
+        lambda x, y, p: torch.where(y % 2 == 1, _div(x, y, p), (x - y) % p),
+        lambda x, y: True, True),
+}
+# Names without characters that need quoting on a command line.
+MODULAR_ALIASES = {"add": "x+y", "sub": "x-y", "mul": "x*y", "div": "x/y",
+                   "sq_sum": "x**2+y**2", "quad": "x**2+xy+y**2", "quad_x": "x**2+xy+y**2+x",
+                   "cubic": "x**3+xy", "cubic2": "x**3+xy**2+y", "mixed": "x/y_if_odd_else_x-y"}
+
+
+def split_pairs(inputs: torch.Tensor, targets: torch.Tensor, train_fraction: float,
+                split_seed: int) -> Splits:
+    """A seeded random split of the whole table; disjoint and complete by construction."""
+    order = torch.randperm(len(targets), generator=torch.Generator().manual_seed(split_seed))
+    n_train = round(train_fraction * len(targets))
+    require(0 < n_train < len(targets),
+            f"task.train_fraction={train_fraction} leaves an empty split of {len(targets)} pairs")
+    train, val = order[:n_train], order[n_train:]
+    return Splits(inputs[train], targets[train], inputs[val], targets[val])
+
+
+def sequences(a: torch.Tensor, b: torch.Tensor, n_elements: int) -> torch.Tensor:
+    op = torch.full_like(a, n_elements)
+    eq = torch.full_like(a, n_elements + 1)
+    return torch.stack([a, op, b, eq], dim=1)
+
+
+class _BinaryOpTask(GrokTask):
+    """Shared parts: the train fraction check, the token layout, the split."""
+
+    n_elements: int
+
+    def __init__(self, train_fraction: float = 0.5, **kwargs):
+        super().__init__(**kwargs)
+        require(0.0 < float(train_fraction) < 1.0,
+                f"task.train_fraction={train_fraction} is outside the allowed range (0, 1)")
+        self.train_fraction = float(train_fraction)
+
+    def table(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """All allowed pairs (a, b) and their results c."""
+        raise NotImplementedError
+
+    def build_splits(self) -> Splits:
+        a, b, c = self.table()
+        return split_pairs(sequences(a, b, self.n_elements), c, self.train_fraction, self.split_seed)
+
+    @property
+    def num_outputs(self) -> int:
+        return self.n_elements
+
+    def extra_dims(self) -> dict:
+        return {"vocab_size": self.n_elements + 2, "seq_len": 4}
+
+
+class ModularArithmetic(_BinaryOpTask):
+    """a op b mod p for the operator set of Power et al. 2022."""
+
+    name = "modular"
+
+    def __init__(self, op: str = "x+y", p: int = 97, **kwargs):
+        super().__init__(**kwargs)
+        op = MODULAR_ALIASES.get(op, op)
+        if op not in MODULAR_OPS:
+            raise GrokbenchError(f"task.op={op!r} is unknown; allowed: {', '.join(MODULAR_OPS)} "
+                                 f"(or aliases {', '.join(MODULAR_ALIASES)})")
+        require(isinstance(p, int) and p >= 2, f"task.p={p!r} is invalid; allowed: an integer >= 2")
+        needs_prime = MODULAR_OPS[op][2]
+        require(not needs_prime or is_prime(p),
+                f"task.p={p} is not prime; {op} divides, so it needs a prime modulus (e.g. 97, 113)")
+        self.op, self.p, self.n_elements = op, p, p
+
+    def table(self):
+        x, y = torch.cartesian_prod(torch.arange(self.p), torch.arange(self.p)).unbind(1)
+        fn, allowed, _ = MODULAR_OPS[self.op]
+        keep = allowed(x, y)
+        if keep is not True:
+            x, y = x[keep], y[keep]
+        return x, y, fn(x, y, self.p)
+
+    def params(self) -> dict:
+        return {**super().params(), "op": self.op, "p": self.p, "train_fraction": self.train_fraction}
+
+
+PERMUTATIONS = list(itertools.permutations(range(5)))  # the 120 elements of S5, lexicographic
+_INDEX = {perm: i for i, perm in enumerate(PERMUTATIONS)}
+
+
+def compose(a: tuple, b: tuple) -> tuple:
+    """(a ∘ b)(i) = a(b(i)): apply b first."""
+    return tuple(a[b[i]] for i in range(len(b)))
+
+
+def inverse(a: tuple) -> tuple:
+    inv = [0] * len(a)
+    for i, ai in enumerate(a):
+        inv[ai] = i
+    return tuple(inv)
+
+
+S5_OPS: dict[str, Callable[[tuple, tuple], tuple]] = {
+    "a*b": compose,
+    "a*b*a_inv": lambda a, b: compose(compose(a, b), inverse(a)),
+    "a*b*a": lambda a, b: compose(compose(a, b), a),
+}
+S5_ALIASES = {"compose": "a*b", "conjugate": "a*b*a_inv", "aba": "a*b*a"}
+
+
+class PermutationGroup(_BinaryOpTask):
+    """Binary operations on S5, all 120² pairs."""
+
+    name = "s5"
+    n_elements = len(PERMUTATIONS)
+
+    def __init__(self, op: str = "a*b", **kwargs):
+        super().__init__(**kwargs)
+        op = S5_ALIASES.get(op, op)
+        if op not in S5_OPS:
+            raise GrokbenchError(f"task.op={op!r} is unknown for s5; allowed: {', '.join(S5_OPS)} "
+                                 f"(or aliases {', '.join(S5_ALIASES)})")
+        self.op = op
+
+    def table(self):
+        fn = S5_OPS[self.op]
+        pairs = [(i, j, _INDEX[fn(a, b)]) for i, a in enumerate(PERMUTATIONS)
+                 for j, b in enumerate(PERMUTATIONS)]
+        return torch.tensor(pairs).unbind(1)
+
+    def params(self) -> dict:
+        return {**super().params(), "op": self.op, "train_fraction": self.train_fraction}

@@ -1,0 +1,18 @@
+"""A real training run through the whole stack, small enough for CI."""
+
+from pathlib import Path
+
+from grokbench.record import read_record
+from grokbench.run import train
+
+
+def test_tiny_run_writes_record_and_curve(run_config):
+    cfg = run_config(["task.p=11", "trainer.max_steps=20", "eval.every=10",
+                      "model.d_model=32", "model.d_mlp=64", "model.n_layers=1"])
+    record = train(cfg)
+    assert record["status"] == "completed", record["error"]
+    assert record["steps"] == 20
+    assert [row["step"] for row in record["curve"]] == [10, 20]
+    on_disk = read_record(f"{cfg.run_dir}/record.json")
+    assert on_disk["verdict"] == record["verdict"]
+    assert (Path(cfg.run_dir) / "curves.png").stat().st_size > 10_000
