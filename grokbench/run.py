@@ -159,8 +159,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         module = GrokModule(model, task.kind, task.num_outputs, optimizer=instantiate(cfg.optim),
                             **OmegaConf.to_container(cfg.module))
         detector = GrokkingDetector(detector_settings(cfg, task))
-        method_callbacks = [instantiate(c) for c in cfg.method.get("callbacks", [])]
-        trainer = build_trainer(cfg, run_dir, [detector, *method_callbacks])
+        extra_callbacks = [instantiate(c) for c in cfg.method.get("callbacks", [])]
+        extra_callbacks += [instantiate(c) for c in cfg.callbacks.values()]
+        trainer = build_trainer(cfg, run_dir, [detector, *extra_callbacks])
         fit_started = time.perf_counter()
         trainer.fit(module, datamodule=task, ckpt_path=resume_path(cfg, run_dir))
         fit_seconds = time.perf_counter() - fit_started
