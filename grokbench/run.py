@@ -7,7 +7,9 @@ CLI wraps it in `hydra.main`. Whatever happens, the run writes its record.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
+import warnings
 import traceback
 from pathlib import Path
 from typing import Any
@@ -134,8 +136,17 @@ def base_record(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
+def quiet_lightning() -> None:
+    """Keep the console to the progress bar and our summary: hardware goes in the record."""
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+    logging.getLogger("lightning.pytorch").propagate = False
+    warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one experiment; always returns (and writes) its record."""
+    quiet_lightning()
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
