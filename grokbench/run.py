@@ -165,6 +165,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         record.update(task=task.name, task_version=task.version, task_params=task.params(),
                       data_seconds=round(time.perf_counter() - data_started, 3),
                       num_train=task.num_train, num_val=task.num_val)
+        if hasattr(task, "save_artifacts"):  # files a run needs to be reproduced, e.g. a vocabulary
+            task.save_artifacts(run_dir)
         model = build_model(cfg, task)
         record["num_parameters"] = sum(p.numel() for p in model.parameters())
         module = GrokModule(model, task.kind, task.num_outputs, optimizer=instantiate(cfg.optim),
