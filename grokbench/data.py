@@ -34,15 +34,18 @@ class ShuffledBatches:
     """`steps` training batches: shuffled slices of the resident tensors, reshuffled each pass.
 
     With `batch_size=None` (or at least the set size) every step is the full batch, with no
-    copy at all. The generator is seeded, so the order depends on `seed` only.
+    copy at all. The generator is seeded, so the order depends on `seed` only; `start` skips
+    the batches of steps already trained, so a run resumed from a checkpoint sees the same
+    batches as an uninterrupted one.
     """
 
     def __init__(self, inputs: Inputs, targets: torch.Tensor, batch_size: int | None,
-                 steps: int, seed: int):
+                 steps: int, seed: int, start: int = 0):
         self.inputs, self.targets = inputs, targets
         self.n = num_examples(inputs)
         self.batch_size = self.n if batch_size is None else min(int(batch_size), self.n)
         self.steps = steps
+        self.start = min(int(start), steps)
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
@@ -50,18 +53,22 @@ class ShuffledBatches:
 
     def __iter__(self) -> Iterator[tuple]:
         if self.batch_size == self.n:
-            for _ in range(self.steps):
+            for _ in range(self.start, self.steps):
                 yield self.inputs, self.targets
             return
         per_pass = self.n // self.batch_size  # drop the ragged tail: every step sees B examples
         device = self.targets.device
-        step = 0
+        step = self.start - self.start % per_pass
+        for _ in range(step // per_pass):  # replay the skipped passes' shuffles
+            torch.randperm(self.n, generator=self.generator)
+        skip = self.start - step
         while step < self.steps:
             order = torch.randperm(self.n, generator=self.generator).to(device)
-            for i in range(min(per_pass, self.steps - step)):
+            for i in range(skip, min(per_pass, self.steps - step)):
                 index = order[i * self.batch_size:(i + 1) * self.batch_size]
                 yield index_inputs(self.inputs, index), self.targets[index]
             step += per_pass
+            skip = 0
 
 
 class OrderedBatches:

@@ -18,12 +18,13 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import InterpolationKeyError
 
 from grokbench import record as rec
+from grokbench.checkpoint import LastCheckpoint
 from grokbench.detector import DetectorSettings, GrokkingDetector
 from grokbench.errors import GrokbenchError
 from grokbench.module import GrokModule
@@ -88,13 +89,12 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
     if cfg.progress_bar:
         callbacks.append(RichProgressBar(refresh_rate=max(1, every // 4), leave=True))
     if cfg.checkpoint.every_n_steps:
-        callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,
-                                         every_n_train_steps=int(cfg.checkpoint.every_n_steps)))
+        callbacks.append(LastCheckpoint(run_dir / "checkpoints", int(cfg.checkpoint.every_n_steps)))
     return L.Trainer(
         **OmegaConf.to_container(cfg.trainer),
         val_check_interval=every, check_val_every_n_epoch=None, num_sanity_val_steps=0,
         logger=CSVLogger(run_dir, name="", version=""), log_every_n_steps=every,
-        callbacks=callbacks, enable_checkpointing=bool(cfg.checkpoint.every_n_steps),
+        callbacks=callbacks, enable_checkpointing=False,
         enable_progress_bar=bool(cfg.progress_bar), enable_model_summary=False,
         default_root_dir=run_dir)
 
@@ -178,8 +178,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         fit_started = time.perf_counter()
         trainer.fit(module, datamodule=task, ckpt_path=resume_path(cfg, run_dir))
         fit_seconds = time.perf_counter() - fit_started
+        start = next((c.resumed_from_step for c in trainer.callbacks if isinstance(c, LastCheckpoint)), 0)
+        trained = trainer.global_step - start  # a resumed run times only the steps it trained
         record.update(steps=int(trainer.global_step), fit_seconds=round(fit_seconds, 3),
-                      steps_per_second=round(trainer.global_step / fit_seconds, 2) if fit_seconds else None)
+                      resumed_from_step=start,
+                      steps_per_second=round(trained / fit_seconds, 2) if fit_seconds else None)
         record["status"] = "completed"
     except Exception as error:  # the record must be written whatever failed
         known = user_error(error)

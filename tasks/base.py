@@ -111,8 +111,10 @@ class GrokTask(L.LightningDataModule):
 
     def train_dataloader(self) -> ShuffledBatches:
         s = self._resident()
+        trainer = getattr(self, "trainer", None)  # resumed from a checkpoint: continue the batch order
+        start = int(trainer.global_step) if trainer is not None else 0
         return ShuffledBatches(s.train_inputs, s.train_targets, self.batch_size,
-                               steps=self.train_steps, seed=self.shuffle_seed)
+                               steps=self.train_steps, seed=self.shuffle_seed, start=start)
 
     def val_dataloader(self) -> list[OrderedBatches]:
         """Two loaders: the training set in eval mode (`train_eval`), then the held-out set."""
