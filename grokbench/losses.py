@@ -7,6 +7,8 @@ from typing import Callable
 import torch
 from torch.nn import functional as F
 
+from grokbench.methods.stablemax import cross_entropy_float64, stablemax_cross_entropy
+
 
 def cross_entropy(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> torch.Tensor:
     return F.cross_entropy(outputs, targets)
@@ -22,4 +24,6 @@ def mse(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> torch.Tensor
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor, str], torch.Tensor]] = {
     "cross_entropy": cross_entropy,
     "mse": mse,
+    "stablemax": stablemax_cross_entropy,  # Prieto et al. 2025 (conf/method/stablemax.yaml)
+    "cross_entropy_float64": cross_entropy_float64,
 }
