@@ -17,6 +17,7 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import CSVLogger
@@ -72,12 +73,18 @@ def detector_settings(cfg: DictConfig, task) -> DetectorSettings:
 def build_model(cfg: DictConfig, task) -> torch.nn.Module:
     with open_dict(cfg):
         cfg.dims = task.dims
+    name = choice_name(cfg, "model")
     try:
         return instantiate(cfg.model)
     except InterpolationKeyError as error:
         raise GrokbenchError(
-            f"model {choice_name(cfg, 'model')} does not fit task {task.name}: it needs "
-            f"{error.full_key or error} but the task provides dims {', '.join(task.dims)}") from None
+            f"model {name} does not fit task {task.name}: it needs {error.full_key or error} "
+            f"but the task provides dims {', '.join(task.dims)}") from None
+    except InstantiationException as error:
+        cause = error.__cause__
+        if isinstance(cause, (TypeError, ValueError)) and user_error(error) is None:
+            raise GrokbenchError(f"model {name}: {cause}") from None
+        raise
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
@@ -184,10 +191,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                       resumed_from_step=start,
                       steps_per_second=round(trained / fit_seconds, 2) if fit_seconds else None)
         record["status"] = "completed"
-    except Exception as error:  # the record must be written whatever failed
+    except BaseException as error:  # the record must be written whatever failed
         known = user_error(error)
         record.update(status="failed", error=str(known) if known else f"{type(error).__name__}: {error}",
                       traceback=None if known else traceback.format_exc())
+        if not isinstance(error, Exception):  # interrupted (Ctrl-C, SIGTERM): record, then stop
+            raise
     finally:
         record["wall_seconds"] = round(time.perf_counter() - started, 3)
         if detector is not None:
