@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
+from grokbench.config import CONF_DIR
 from grokbench.errors import GrokbenchError
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 CHECKED_GROUPS = ("task", "model", "optim", "method", "experiment")
 USAGE = """usage: grokbench COMMAND [ARGS]
 
 commands:
   run [OVERRIDES]   train one experiment (Hydra overrides; -m for a sweep); run --help for options
   ls                list tasks, models, optimizers, methods and experiments
+  suite NAME        run a suite of recipes (conf/suite/NAME.yaml) over seeds; suite --help
+  board [DIRS]      leaderboard from run records -> results/README.md, leaderboard.csv, figures
+  compare OLD NEW   exit 1 when recipes that grokked in OLD regress in NEW (see compare --help)
 """
 
 _failed_runs: list[str] = []
@@ -68,7 +70,18 @@ def ls_command(args: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"run": run_command, "ls": ls_command}
+def _lazy(module: str, name: str):
+    """A command whose module (pandas, matplotlib) is imported only when it runs."""
+    def command(args: list[str]) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(args)
+    return command
+
+
+COMMANDS = {"run": run_command, "ls": ls_command, "suite": _lazy("grokbench.suite", "suite_command"),
+            "board": _lazy("grokbench.board", "board_command"),
+            "compare": _lazy("grokbench.compare", "compare_command")}
 
 
 def main(argv: list[str] | None = None) -> int:
