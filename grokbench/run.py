@@ -87,6 +87,21 @@ def build_model(cfg: DictConfig, task) -> torch.nn.Module:
         raise
 
 
+def build_task(cfg: DictConfig):
+    """The task with its splits resident in memory."""
+    task = instantiate(cfg.task)
+    task.shuffle_seed, task.eval_batch_size = int(cfg.seed), int(cfg.eval.batch_size)
+    task.train_steps = int(cfg.trainer.max_steps)
+    task.prepare_data()
+    task.setup("fit")
+    return task
+
+
+def build_module(cfg: DictConfig, task, model: torch.nn.Module) -> GrokModule:
+    return GrokModule(model, task.kind, task.num_outputs, optimizer=instantiate(cfg.optim),
+                      **OmegaConf.to_container(cfg.module))
+
+
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
     every = int(cfg.eval.every)
     if every < 1:
@@ -107,8 +122,10 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
 
 
 def resume_path(cfg: DictConfig, run_dir: Path) -> str | None:
-    last = run_dir / "checkpoints" / "last.ckpt"
-    return str(last) if cfg.checkpoint.resume and last.exists() else None
+    """last.ckpt of an unfinished run; a finished run (its record says so) starts over."""
+    last, record = run_dir / "checkpoints" / "last.ckpt", run_dir / rec.RECORD_NAME
+    finished = record.exists() and rec.read_record(record).get("status") in ("completed", "diverged")
+    return str(last) if cfg.checkpoint.resume and last.exists() and not finished else None
 
 
 def summarize_metrics(history: list[dict[str, Any]]) -> tuple[dict, dict]:
@@ -163,12 +180,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if cfg.threads:
             torch.set_num_threads(int(cfg.threads))
         L.seed_everything(int(cfg.seed), verbose=False)
-        task = instantiate(cfg.task)
-        task.shuffle_seed, task.eval_batch_size = int(cfg.seed), int(cfg.eval.batch_size)
-        task.train_steps = int(cfg.trainer.max_steps)
         data_started = time.perf_counter()
-        task.prepare_data()
-        task.setup("fit")
+        task = build_task(cfg)
         record.update(task=task.name, task_version=task.version, task_params=task.params(),
                       data_seconds=round(time.perf_counter() - data_started, 3),
                       num_train=task.num_train, num_val=task.num_val)
@@ -176,8 +189,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             task.save_artifacts(run_dir)
         model = build_model(cfg, task)
         record["num_parameters"] = sum(p.numel() for p in model.parameters())
-        module = GrokModule(model, task.kind, task.num_outputs, optimizer=instantiate(cfg.optim),
-                            **OmegaConf.to_container(cfg.module))
+        module = build_module(cfg, task, model)
         detector = GrokkingDetector(detector_settings(cfg, task))
         extra_callbacks = [instantiate(c) for c in cfg.method.get("callbacks", [])]
         extra_callbacks += [instantiate(c) for c in cfg.callbacks.values()]
