@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from hydra.utils import get_class, get_method
+from hydra.utils import get_object
 from omegaconf import OmegaConf
 
 from grokbench.cli import CONF_DIR, options
@@ -24,9 +24,9 @@ def test_experiment_composes(experiment):
     assert text.lstrip().startswith("#"), "an experiment says where its numbers come from"
     for group in ("task", "optim"):
         OmegaConf.to_container(cfg[group], resolve=True)
-    get_class(cfg.task._target_)
-    get_class(cfg.model._target_)
-    get_method(cfg.optim._target_)
+    get_object(cfg.task._target_)
+    get_object(cfg.model._target_)
+    get_object(cfg.optim._target_)
     assert cfg.trainer.max_steps > 0 and cfg.eval.every > 0
 
 
