@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,9 @@ def plot_run(record: dict[str, Any], path: str | Path) -> Path:
     mark_steps(ax_metric, record.get("memorized_step"), record.get("generalized_step"))
     metric_name = train_key.split("/")[-1]
     ax_metric.set(xscale="log", xlabel="step", ylabel=metric_name)
-    ax_loss.set(xscale="log", yscale="log", xlabel="step", ylabel="loss")
+    losses = [v for key in ("train_eval/loss", "val/loss") for v in _series(rows, key)[1]]
+    positive = any(math.isfinite(v) and v > 0 for v in losses)  # a diverged run may have none
+    ax_loss.set(xscale="log", yscale="log" if positive else "linear", xlabel="step", ylabel="loss")
     for ax in (ax_metric, ax_loss):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
