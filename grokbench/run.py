@@ -179,6 +179,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     try:
         if cfg.threads:
             torch.set_num_threads(int(cfg.threads))
+            record["hardware"] = rec.hardware()  # report the threads the run really used
         L.seed_everything(int(cfg.seed), verbose=False)
         data_started = time.perf_counter()
         task = build_task(cfg)
