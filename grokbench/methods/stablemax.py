@@ -14,9 +14,10 @@ from grokbench.errors import require
 
 
 def stablemax_s(x: torch.Tensor) -> torch.Tensor:
-    # Clamp each branch to its own domain so the branch not taken has a finite gradient
-    # (torch.where would otherwise multiply 0 by the infinite slope of 1/(1-x) at x = 1).
-    return torch.where(x >= 0, x.clamp(min=0) + 1, 1 / (1 - x.clamp(max=0)))
+    # The 1/(1-x) branch sees only x < 0 (0 elsewhere): at x = 1 its infinite slope would
+    # otherwise turn the zero gradient of the branch not taken into NaN.
+    negative = torch.where(x < 0, x, torch.zeros_like(x))
+    return torch.where(x >= 0, x + 1, 1 / (1 - negative))
 
 
 def log_stablemax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
