@@ -1,0 +1,169 @@
+"""Image classification sets (MNIST, CIFAR-10) through Hugging Face `datasets`.
+
+Data come from the Hub id, or from a local directory of Parquet files in the Hub schema
+(`task.source=<dir>`). A stratified, seeded subsample is decoded once into uint8 tensors and
+cached on disk (tasks/cache.py); each run then only normalizes them to float32.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import torch
+
+from grokbench.errors import GrokbenchError, require
+from tasks.base import GrokTask, Splits
+from tasks.cache import cached, file_identity
+
+DECODE_VERSION = 1  # bump when the decoded tensors change for the same inputs
+NORMALIZATIONS = ("unit", "standard")
+
+
+def parquet_files(source: str) -> list[Path]:
+    root = Path(source)
+    require(root.is_dir(), f"task.source={source!r} is not a directory; pass task.source=<dir of "
+                           f"Parquet files> (e.g. ../shared/data/mnist)")
+    files = sorted(root.rglob("*.parquet"))
+    require(files, f"task.source={source!r} has no .parquet files; it needs train and test Parquet "
+                   f"files in the Hub schema")
+    return files
+
+
+def check_schema(files: list[Path], columns: tuple[str, ...]) -> None:
+    """A one-line error naming the file for unreadable Parquet or a missing column."""
+    for path in files:
+        try:
+            names = pq.read_schema(path).names
+        except Exception as error:  # noqa: BLE001 - any library failure becomes one line
+            raise GrokbenchError(f"{path} is not a readable Parquet file ({type(error).__name__})") from None
+        for column in columns:
+            require(column in names, f"{path} has no column {column!r} (columns: {', '.join(names)}); "
+                                     f"expected the Hub schema with {', '.join(columns)}")
+
+
+def load_dataset_dict(source: str | None, hub_id: str, columns: tuple[str, ...]):
+    """`datasets.load_dataset` on the local directory, or on the Hub id when source is null."""
+    import datasets
+
+    if source is not None:
+        check_schema(parquet_files(source), columns)
+        try:
+            dsets = datasets.load_dataset(str(source))
+        except Exception as error:  # noqa: BLE001 - any library failure becomes one line
+            raise GrokbenchError(f"task.source={source!r} could not be loaded by datasets "
+                                 f"({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
+    else:
+        try:
+            dsets = datasets.load_dataset(hub_id)
+        except Exception as error:  # noqa: BLE001 - any library failure becomes one line
+            raise GrokbenchError(f"could not load {hub_id} from the Hub ({type(error).__name__}); offline? "
+                                 f"pass task.source=<dir of Parquet files> (e.g. ../shared/data/mnist)") from None
+    for split in ("train", "test"):
+        require(split in dsets, f"task.source={source or hub_id!r} has no {split!r} split "
+                                f"(found: {', '.join(dsets)}); name the files train*.parquet, test*.parquet")
+    return dsets
+
+
+def stratified_subsample(labels: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+    """`n` indices with the class proportions of `labels`, in a seeded random order.
+
+    Each example's rank within its class (in a random order), divided by the class size, says
+    how far into its class it is; taking the `n` smallest fractions keeps proportions.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(labels))
+    if n is None or n >= len(labels):
+        return order
+    require(n >= 1, f"subsample size {n} is invalid; allowed: a positive integer or null (all)")
+    shuffled = labels[order]
+    rank = np.zeros(len(labels))
+    for label in np.unique(labels):
+        members = np.flatnonzero(shuffled == label)
+        rank[members] = (np.arange(len(members)) + 0.5) / len(members)
+    chosen = order[np.argsort(rank, kind="stable")[:n]]
+    return chosen[rng.permutation(n)]
+
+
+def decode(split, image_column: str, indices: np.ndarray) -> dict[str, torch.Tensor]:
+    """uint8 images (N, C, H, W) and int64 labels of the chosen rows."""
+    rows = split.select(indices.tolist())
+    images = [np.asarray(image) for image in rows[image_column]]
+    array = np.stack(images)
+    if array.ndim == 3:  # grayscale: add the channel axis
+        array = array[:, None]
+    else:
+        array = array.transpose(0, 3, 1, 2)
+    return {"images": torch.from_numpy(np.ascontiguousarray(array)),
+            "labels": torch.tensor(rows["label"], dtype=torch.long)}
+
+
+def load_subsample(source: str | None, hub_id: str, image_column: str, n_train: int | None,
+                   n_test: int | None, split_seed: int) -> dict[str, Any]:
+    """Decoded train/test subsample, from the on-disk cache when it is there."""
+    columns = (image_column, "label")
+    if source is not None:
+        identity: Any = [file_identity(f) for f in parquet_files(source)]
+    else:
+        identity = hub_id
+
+    def build() -> dict[str, Any]:
+        dsets = load_dataset_dict(source, hub_id, columns)
+        out = {}
+        for split, n, seed in (("train", n_train, split_seed), ("test", n_test, split_seed + 1)):
+            labels = np.asarray(dsets[split]["label"])
+            out[split] = decode(dsets[split], image_column, stratified_subsample(labels, n, seed))
+        return out
+
+    key = {"source": identity, "columns": columns, "n_train": n_train, "n_test": n_test,
+           "split_seed": split_seed, "version": DECODE_VERSION}
+    if source is not None:
+        check_schema(parquet_files(source), columns)  # a broken file fails even when cached
+    return cached("images", key, build)
+
+
+class ImageTask(GrokTask):
+    """A subsample of an image classification set as float tensors (N, C, H, W)."""
+
+    hub_id: str
+    image_column: str
+    classes: int = 10
+
+    def __init__(self, source: str | None = None, n_train: int | None = 1000,
+                 n_test: int | None = None, normalize: str = "unit", **kwargs):
+        super().__init__(**kwargs)
+        require(normalize in NORMALIZATIONS,
+                f"task.normalize={normalize!r} is invalid; allowed: {', '.join(NORMALIZATIONS)}")
+        for name, n in (("n_train", n_train), ("n_test", n_test)):
+            require(n is None or int(n) >= 1, f"task.{name}={n} is invalid; allowed: a positive integer or null")
+        self.source = None if source is None else str(source)
+        self.n_train = None if n_train is None else int(n_train)
+        self.n_test = None if n_test is None else int(n_test)
+        self.normalize = normalize
+        self.image_shape: tuple[int, ...] = ()
+
+    def build_splits(self) -> Splits:
+        data = load_subsample(self.source, self.hub_id, self.image_column, self.n_train,
+                              self.n_test, self.split_seed)
+        train = data["train"]["images"].float() / 255.0
+        test = data["test"]["images"].float() / 255.0
+        if self.normalize == "standard":  # per-channel statistics of the training subsample
+            mean = train.mean(dim=(0, 2, 3), keepdim=True)
+            std = train.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
+            train, test = (train - mean) / std, (test - mean) / std
+        self.image_shape = tuple(train.shape[1:])
+        return Splits(train, data["train"]["labels"], test, data["test"]["labels"])
+
+    @property
+    def num_outputs(self) -> int:
+        return self.classes
+
+    def extra_dims(self) -> dict[str, Any]:
+        channels, height, width = self.image_shape
+        return {"in_channels": channels, "image_size": height, "input_size": channels * height * width}
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "source": self.source or self.hub_id, "n_train": self.n_train,
+                "n_test": self.n_test, "normalize": self.normalize}

@@ -1,0 +1,192 @@
+"""Image tasks (MNIST, CIFAR-10), image models and PGD, on small generated Parquet files."""
+
+from __future__ import annotations
+
+import datasets
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+from torch.nn import functional as F
+
+from grokbench.adversarial import AdversarialEvaluation, pgd_attack
+from grokbench.errors import GrokbenchError
+from grokbench.run import train
+from models.cnn import CNN
+from models.resnet import resnet18
+from tasks.cifar10 import CIFAR10
+from tasks.mnist import MNIST
+
+
+@pytest.fixture(autouse=True)
+def private_cache_one_thread(tmp_path, monkeypatch):
+    """A private decode cache; one torch thread (two spin-wait badly on a shared 2-core CPU)."""
+    monkeypatch.setenv("GROKBENCH_CACHE", str(tmp_path / "cache"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def write_split(path, column: str, per_class: int, mode: str, size: int) -> None:
+    """A Hub-schema Parquet file; every pixel of an image of class c is 20 * c + 5."""
+    labels = [c for c in range(10) for _ in range(per_class)]
+    images = [Image.new(mode, (size, size), color=(20 * c + 5 if mode == "L" else (20 * c + 5,) * 3))
+              for c in labels]
+    features = datasets.Features({column: datasets.Image(),
+                                  "label": datasets.ClassLabel(names=[str(c) for c in range(10)])})
+    datasets.Dataset.from_dict({column: images, "label": labels}, features=features).to_parquet(str(path))
+
+
+def write_set(root, column: str, mode: str, size: int):
+    root.mkdir()
+    write_split(root / "train.parquet", column, per_class=6, mode=mode, size=size)
+    write_split(root / "test.parquet", column, per_class=2, mode=mode, size=size)
+    return root
+
+
+@pytest.fixture
+def mnist_dir(tmp_path):
+    return write_set(tmp_path / "mnist", "image", mode="L", size=28)
+
+
+@pytest.fixture
+def cifar_dir(tmp_path):
+    return write_set(tmp_path / "cifar10", "img", mode="RGB", size=32)
+
+
+def test_mnist_loads_stratified_subsample_with_matching_labels(mnist_dir):
+    task = MNIST(source=str(mnist_dir), n_train=30, n_test=None)
+    task.setup()
+    s = task.splits
+    assert s.train_inputs.shape == (30, 1, 28, 28) and s.val_inputs.shape == (20, 1, 28, 28)
+    assert s.train_targets.bincount(minlength=10).tolist() == [3] * 10  # stratified
+    pixels = (s.train_inputs * 255).round()
+    expected = (20 * s.train_targets + 5).float()[:, None, None, None].expand_as(pixels)
+    assert torch.equal(pixels, expected)  # every image decoded next to its own label
+    assert task.dims == {"num_outputs": 10, "in_channels": 1, "image_size": 28, "input_size": 784}
+
+
+def test_subsample_is_deterministic_and_depends_on_split_seed(mnist_dir, tmp_path, monkeypatch):
+    def train_labels(seed, cache):
+        monkeypatch.setenv("GROKBENCH_CACHE", str(tmp_path / cache))
+        task = MNIST(source=str(mnist_dir), n_train=20, split_seed=seed)
+        task.setup()
+        return task.splits.train_targets
+
+    first = train_labels(0, "a")
+    assert torch.equal(first, train_labels(0, "b"))  # rebuilt from scratch: same order
+    assert torch.equal(first, train_labels(0, "a"))  # from the cache
+    assert list((tmp_path / "a" / "images").glob("*.pt"))
+    assert not torch.equal(first, train_labels(1, "a"))
+
+
+def test_cifar_standard_normalization_and_rgb(cifar_dir):
+    task = CIFAR10(source=str(cifar_dir), n_train=20, n_test=10, normalize="standard")
+    task.setup()
+    x = task.splits.train_inputs
+    assert x.shape == (20, 3, 32, 32)
+    assert abs(x.mean().item()) < 1e-4 and abs(x.std().item() - 1) < 0.05
+    assert task.dims["in_channels"] == 3
+
+
+def test_missing_source_says_how_to_pass_it(tmp_path):
+    with pytest.raises(GrokbenchError, match=r"task.source=.*not a directory"):
+        MNIST(source=str(tmp_path / "nowhere")).setup()
+
+
+def test_offline_hub_says_how_to_pass_source(monkeypatch):
+    def offline(*args, **kwargs):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(GrokbenchError, match=r"ylecun/mnist.*task.source=<dir"):
+        MNIST(source=None).setup()
+
+
+def test_wrong_schema_names_file_and_column(mnist_dir):
+    datasets.Dataset.from_dict({"pixels": [1, 2], "label": [0, 1]}).to_parquet(str(mnist_dir / "test.parquet"))
+    with pytest.raises(GrokbenchError) as error:
+        MNIST(source=str(mnist_dir)).setup()
+    assert "test.parquet" in str(error.value) and "'image'" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_corrupted_file_is_named(mnist_dir):
+    (mnist_dir / "train.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(GrokbenchError, match=r"train.parquet is not a readable Parquet file"):
+        MNIST(source=str(mnist_dir)).setup()
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_resnet18_forward_backward_and_batchnorm_switch(batch_norm):
+    model = resnet18(in_channels=3, num_outputs=10, batch_norm=batch_norm)
+    out = model(torch.randn(2, 3, 16, 16))
+    out.sum().backward()
+    assert out.shape == (2, 10) and model.conv1.kernel_size == (3, 3)
+    assert isinstance(model.maxpool, nn.Identity)
+    has_bn = any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    assert has_bn == batch_norm
+
+
+def test_cnn_forward_backward():
+    model = CNN(in_channels=3, num_outputs=10, width=4, depth=3)
+    out = model(torch.randn(5, 3, 32, 32))
+    out.sum().backward()
+    assert out.shape == (5, 10)
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def trained_toy_model() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """A small MLP that separates two Gaussian blobs."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.cat([torch.randn(100, 2, generator=g) + 2, torch.randn(100, 2, generator=g) - 2])
+    y = torch.cat([torch.zeros(100), torch.ones(100)]).long()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(100):
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    model.zero_grad(set_to_none=True)
+    return model.eval(), x, y
+
+
+def test_pgd_raises_loss_within_the_ball():
+    model, x, y = trained_toy_model()
+    x_adv = pgd_attack(model, x, y, eps=1.0, step_size=0.25, steps=10)
+    assert (x_adv - x).abs().max() <= 1.0 + 1e-6
+    with torch.no_grad():
+        clean, attacked = F.cross_entropy(model(x), y), F.cross_entropy(model(x_adv), y)
+    assert attacked > clean * 2
+    assert all(p.grad is None for p in model.parameters())  # the model is not trained by PGD
+
+
+def test_adversarial_callback_works_under_inference_mode():
+    model, x, y = trained_toy_model()
+    callback = AdversarialEvaluation(eps=1.0, step_size=0.25, steps=10, batch_size=64)
+    with torch.inference_mode():  # as inside Lightning's validation loop
+        clean, adversarial = callback.evaluate(model, x, y)
+    assert clean > 0.95 and adversarial < clean
+
+
+def test_tiny_cifar_run_logs_adversarial_accuracy(run_config, cifar_dir):
+    cfg = run_config(["experiment=quick_cifar10", f"task.source={cifar_dir}", "task.n_train=20",
+                      "task.n_test=10", "model.width=4", "trainer.max_steps=4", "eval.every=2",
+                      "eval.log_spaced=false", "callbacks.adversarial.num_examples=6"])
+    record = train(cfg)
+    assert record["status"] == "completed", record["error"]
+    assert [row["step"] for row in record["curve"]] == [2, 4]
+    assert 0 <= record["final"]["val/adv_acc"] <= 1 and "val/clean_subset_acc" in record["final"]
+    assert record["detector"]["settings"]["val_metric"] == "val/adv_acc"
+
+
+def test_tiny_mnist_run_completes(run_config, mnist_dir):
+    cfg = run_config(["experiment=quick_mnist", f"task.source={mnist_dir}", "task.n_train=40",
+                      "trainer.max_steps=6", "eval.every=3", "eval.log_spaced=false"])
+    record = train(cfg)
+    assert record["status"] == "completed", record["error"]
+    assert record["task_params"]["n_train"] == 40 and record["num_parameters"] == 784 * 200 + 200 + 200 * 200 + 200 + 2010
+    assert np.isfinite(record["final"]["val/loss"])
