@@ -1,0 +1,110 @@
+"""What does grokbench cost over a plain PyTorch loop? Step-time ratio, same everything.
+
+Both sides train the same model (same seed, so the same initial weights) on the same
+resident data with the same optimizer and warmup schedule for the same number of steps.
+The rounds are interleaved in one process so machine load hits both alike; the first
+`--warmup` steps of every round are not timed. Evaluation is excluded on both sides (the
+one grokbench evaluation at the end of a round falls after the last timed step).
+
+    python benchmarks/overhead.py                  # batch 512 and full batch
+    python benchmarks/overhead.py --steps 300 --rounds 5 experiment=nanda2023_addition
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+import time
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from grokbench.config import compose_config
+from grokbench.run import build_model, build_module, build_task, build_trainer, quiet_lightning
+
+
+class StepClock(Callback):
+    """Times training steps from the end of step `warmup` to the end of the last step."""
+
+    def __init__(self, warmup: int):
+        self.warmup, self.start, self.end, self.timed = warmup, None, None, 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        now = time.perf_counter()
+        if trainer.global_step == self.warmup:
+            self.start = now
+        elif trainer.global_step > self.warmup:
+            self.end, self.timed = now, trainer.global_step - self.warmup
+
+
+def grokbench_step_seconds(cfg, warmup: int) -> float:
+    L.seed_everything(int(cfg.seed), verbose=False)
+    task = build_task(cfg)
+    module = build_module(cfg, task, build_model(cfg, task))
+    clock = StepClock(warmup)
+    with tempfile.TemporaryDirectory() as run_dir:
+        trainer = build_trainer(cfg, Path(run_dir), [clock])
+        trainer.fit(module, datamodule=task)
+    return (clock.end - clock.start) / clock.timed
+
+
+def plain_step_seconds(cfg, warmup: int) -> float:
+    """The loop a researcher would write by hand around the same pieces."""
+    L.seed_everything(int(cfg.seed), verbose=False)
+    task = build_task(cfg)
+    module = build_module(cfg, task, build_model(cfg, task))  # same init scale and loss
+    model, loss_fn = module.model, module.loss_fn
+    optimizer_config = module.configure_optimizers()
+    if isinstance(optimizer_config, dict):
+        optimizer, scheduler = optimizer_config["optimizer"], optimizer_config["lr_scheduler"]["scheduler"]
+    else:
+        optimizer, scheduler = optimizer_config, None
+    model.train()
+    start = None
+    for step, (inputs, targets) in enumerate(task.train_dataloader(), start=1):
+        loss = loss_fn(model(inputs), targets, task.kind)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        if step == warmup:
+            start = time.perf_counter()
+    return (time.perf_counter() - start) / (len(task.train_dataloader()) - warmup)
+
+
+def measure(overrides: list[str], steps: int, warmup: int, rounds: int) -> dict:
+    cfg = compose_config([*overrides, f"trainer.max_steps={steps}", f"eval.every={steps}",
+                          "detector.stop_after_steps=null", "checkpoint.every_n_steps=null"])
+    plain, ours = [], []
+    for _ in range(rounds):  # interleaved, so a load spike hits both sides
+        plain.append(plain_step_seconds(cfg, warmup))
+        ours.append(grokbench_step_seconds(cfg, warmup))
+    ratios = [o / p for o, p in zip(ours, plain)]
+    return {"plain_ms": 1e3 * statistics.median(plain), "grokbench_ms": 1e3 * statistics.median(ours),
+            "ratio": statistics.median(ratios), "ratios": ratios}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. experiment=nanda2023_addition")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    quiet_lightning()
+    print(f"{'setting':<28} {'plain ms/step':>14} {'grokbench ms/step':>18} {'ratio':>7}   per-round ratios")
+    for label, batch in (("batch 512", "task.batch_size=512"), ("full batch", "task.batch_size=null")):
+        result = measure([*args.overrides, batch], args.steps, args.warmup, args.rounds)
+        rounds = " ".join(f"{r:.3f}" for r in result["ratios"])
+        print(f"{label:<28} {result['plain_ms']:>14.2f} {result['grokbench_ms']:>18.2f} "
+              f"{result['ratio']:>7.3f}   {rounds}")
+
+
+if __name__ == "__main__":
+    main()
