@@ -98,16 +98,22 @@ def method_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
     return rows
 
 
+def error_line(error, status: str) -> str:
+    if isinstance(error, str) and error:
+        return error.splitlines()[0][:160]
+    return "non-finite loss" if status == "diverged" else "—"
+
+
 def failure_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
     bad = runs[runs["status"].isin(["failed", "diverged"])]
     return [{"task": r.task, "recipe": r.recipe, "model": r.model, "method": r.method, "seed": str(r.seed),
-             "status": r.status, "error": (str(r.error).splitlines() or [""])[0][:160] if r.error else "—"}
+             "status": r.status, "error": error_line(r.error, r.status)}
             for r in bad.itertuples()]
 
 
 def _counted(values) -> str:
     counts = pd.Series(list(values)).value_counts()
-    return ", ".join(f"{k} ({v} runs)" for k, v in sorted(counts.items()))
+    return ", ".join(f"{k} ({v} run{'s' if v != 1 else ''})" for k, v in sorted(counts.items()))
 
 
 def provenance(runs: pd.DataFrame) -> str:

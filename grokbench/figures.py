@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from grokbench.plot import mark_steps
-from grokbench.tables import CONFIG_KEYS, median_of
+from grokbench.tables import CONFIG_KEYS, first_text, median_of
 
 PANELS_PER_ROW = 3
 
@@ -50,8 +50,7 @@ def band(curves: list[list[dict]], key: str) -> tuple[np.ndarray, np.ndarray, np
 
 
 def _panel(ax, group: pd.DataFrame, title: str) -> None:
-    train_key = next((k for k in group["train_metric"] if k), None)
-    val_key = next((k for k in group["val_metric"] if k), None)
+    train_key, val_key = first_text(group["train_metric"]), first_text(group["val_metric"])
     for key, color in ((train_key, "tab:blue"), (val_key, "tab:red")):
         if not key:
             continue

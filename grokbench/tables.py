@@ -72,6 +72,11 @@ def _finite(values) -> np.ndarray:
     return array[np.isfinite(array)]
 
 
+def first_text(values) -> str | None:
+    """First string in a column (pandas turns missing values into NaN, which is truthy)."""
+    return next((v for v in values if isinstance(v, str) and v), None)
+
+
 def median_of(values) -> float | None:
     array = _finite(values)
     return float(np.median(array)) if array.size else None
@@ -104,8 +109,7 @@ def summarize(group: pd.DataFrame) -> dict[str, Any]:
     """Numbers of one configuration across its seeds."""
     statuses = group["status"].value_counts()
     verdicts = group["verdict"].fillna("none").value_counts()
-    metric = next((m for m in group["val_metric"] if m), None)
-    mode = next((m for m in group["val_mode"] if m), None)
+    metric, mode = first_text(group["val_metric"]), first_text(group["val_mode"])
     return {
         "seeds": sorted(int(s) for s in group["seed"].dropna()),
         "runs": len(group), "completed": int(statuses.get("completed", 0)),
