@@ -1,0 +1,36 @@
+"""The GitHub workflows parse and run what the README promises (linted with action-validator)."""
+
+from pathlib import Path
+
+import yaml
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+
+
+def load(name: str) -> dict:
+    workflow = yaml.safe_load((WORKFLOWS / name).read_text())
+    workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads the key `on` as true
+    return workflow
+
+
+def step_commands(workflow: dict) -> list[str]:
+    return [s.get("run", "") or s.get("uses", "") for job in workflow["jobs"].values() for s in job["steps"]]
+
+
+def test_benchmark_runs_weekly_and_on_demand_suite_board_compare_artifact_summary():
+    workflow = load("benchmark.yml")
+    assert workflow["on"]["schedule"][0]["cron"] and "workflow_dispatch" in workflow["on"]
+    steps = "\n".join(step_commands(workflow))
+    for expected in ("actions/setup-python", 'pip install -e ".[dev]"', "grokbench suite ci",
+                     "grokbench board", "grokbench compare results", "actions/upload-artifact",
+                     "GITHUB_STEP_SUMMARY"):
+        assert expected in steps, expected
+    order = [steps.index(s) for s in ("grokbench suite ci", "grokbench board", "grokbench compare")]
+    assert order == sorted(order)
+
+
+def test_tests_workflow_runs_pytest_on_every_push():
+    workflow = load("tests.yml")
+    assert "push" in workflow["on"]
+    steps = step_commands(workflow)
+    assert any('pip install -e ".[dev]"' in s for s in steps) and any(s.strip() == "pytest" for s in steps)
