@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import compose_config
 
-import grokbench.run as run
+from grokbench import run
 from grokbench.cli import CONF_DIR, options
 from grokbench.data import ShuffledBatches
 from grokbench.suite import default_threads, expected_runs, load_suite, sweep_commands
