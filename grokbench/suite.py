@@ -1,8 +1,9 @@
-"""`grokbench suite NAME [--seeds 0,1] [--out DIR] [--dry-run] [OVERRIDES]`: run a suite of recipes.
+"""`grokbench suite NAME [--seeds 0,1] [--out DIR] [--data DIR] [--dry-run] [OVERRIDES]`: run a suite.
 
 A suite is `conf/suite/<NAME>.yaml`: `overrides` for every run and named `sweeps`, each a list
 of experiments and seeds run as one Hydra multirun (`experiment=a,b seed=0,1,2`) into
-`<out>/<recipe>/seed<k>` (default out: results/records). Overrides on the command line go to
+`<out>/<recipe>/seed<k>` (default out: results/records). With `--data DIR` a sweep's `source`
+points its task at local files (task.source=DIR/<source>). Overrides on the command line go to
 every run: `launcher=joblib workers=4` runs in parallel on this machine (torch threads default
 to cores / workers), `launcher=slurm hydra.launcher.partition=gpu` submits to SLURM.
 Afterwards the suite reads the records it expected and exits 1 if any is missing or failed.
@@ -55,15 +56,16 @@ def default_threads(overrides: list[str]) -> list[str]:
 
 
 def sweep_commands(suite: DictConfig, out: str, seeds: list[int] | None,
-                   overrides: list[str]) -> list[list[str]]:
+                   overrides: list[str], data: str | None = None) -> list[list[str]]:
     commands = []
     for sweep in suite.sweeps.values():
         sweep_seeds = seeds if seeds is not None else list(sweep.seeds)
+        source = [f"task.source={Path(data) / sweep.source}"] if data and sweep.get("source") else []
         commands.append([
             sys.executable, "-m", "grokbench.cli", "run", "-m",
             f"experiment={','.join(sweep.experiments)}", f"seed={','.join(map(str, sweep_seeds))}",
             f"hydra.sweep.dir={out}", "hydra.sweep.subdir=${name}/seed${seed}",
-            *suite.get("overrides", []), *default_threads(overrides), *overrides])
+            *suite.get("overrides", []), *source, *default_threads(overrides), *overrides])
     return commands
 
 
@@ -90,16 +92,17 @@ def report(out: Path, runs: list[tuple[str, int]]) -> int:
 def parse(args: list[str]) -> tuple[str, dict, list[str]]:
     require(bool(args) and not args[0].startswith("-"),
             f"grokbench suite needs a suite name; available: {', '.join(options('suite'))}")
-    name, flags, overrides, rest = args[0], {"out": DEFAULT_OUT, "seeds": None, "dry_run": False}, [], args[1:]
+    name, overrides, rest = args[0], [], args[1:]
+    flags = {"out": DEFAULT_OUT, "seeds": None, "data": None, "dry_run": False}
     while rest:
         arg = rest.pop(0)
-        if arg in ("--out", "--seeds"):
+        if arg in ("--out", "--seeds", "--data"):
             require(bool(rest), f"{arg} needs a value")
             flags[arg[2:]] = rest.pop(0)
         elif arg == "--dry-run":
             flags["dry_run"] = True
         else:
-            require(not arg.startswith("-"), f"unknown option {arg}; allowed: --out, --seeds, --dry-run")
+            require(not arg.startswith("-"), f"unknown option {arg}; allowed: --out, --seeds, --data, --dry-run")
             overrides.append(arg)
     if flags["seeds"] is not None:
         try:
@@ -115,7 +118,7 @@ def suite_command(args: list[str]) -> int:
         return 0
     name, flags, overrides = parse(args)
     suite = load_suite(name)
-    commands = sweep_commands(suite, flags["out"], flags["seeds"], overrides)
+    commands = sweep_commands(suite, flags["out"], flags["seeds"], overrides, flags["data"])
     for command in commands:
         print(f"$ {shlex.join(['grokbench', *command[3:]])}", flush=True)
     if flags["dry_run"]:
