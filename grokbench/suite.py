@@ -3,7 +3,7 @@
 A suite is `conf/suite/<NAME>.yaml`: `overrides` for every run and named `sweeps`, each a list
 of experiments and seeds run as one Hydra multirun (`experiment=a,b seed=0,1,2`) into
 `<out>/<recipe>/seed<k>` (default out: results/records). With `--data DIR` a sweep's `source`
-points its task at local files (task.source=DIR/<source>). Overrides on the command line go to
+points its task at local files (++task.source=DIR/<source>). Overrides on the command line go to
 every run: `launcher=joblib workers=4` runs in parallel on this machine (torch threads default
 to cores / workers), `launcher=slurm hydra.launcher.partition=gpu` submits to SLURM.
 Afterwards the suite reads the records it expected and exits 1 if any is missing or failed.
@@ -60,7 +60,7 @@ def sweep_commands(suite: DictConfig, out: str, seeds: list[int] | None,
     commands = []
     for sweep in suite.sweeps.values():
         sweep_seeds = seeds if seeds is not None else list(sweep.seeds)
-        source = [f"task.source={Path(data) / sweep.source}"] if data and sweep.get("source") else []
+        source = [f"++task.source={Path(data) / sweep.source}"] if data and sweep.get("source") else []
         commands.append([
             sys.executable, "-m", "grokbench.cli", "run", "-m",
             f"experiment={','.join(sweep.experiments)}", f"seed={','.join(map(str, sweep_seeds))}",
