@@ -20,12 +20,13 @@ from grokbench.record import find_records, read_record
 DEFAULT_RUNS = "results/records"
 MARK_START, MARK_END = "<!-- universality:start -->", "<!-- universality:end -->"
 MATCHING_RULE = (
-    "A method's matched baseline is the set of runs with the same task, model and recipe family "
-    "and method `baseline`; the recipe family is the recipe name without a trailing `_<method>` "
-    "(`experiment=default method=grokfast_ema` and an experiment named `default_grokfast_ema` both "
-    "match `default`). Speedup = median steps to generalize of the baseline / of the method, over "
-    "the seeds that generalized; the 95% CI resamples the seeds of both.")
-
+    "A method's matched baseline: runs with the same task and model, method `baseline`, not a "
+    "`_control`, and the first recipe of: (1) the method's own recipe (`experiment=X method=M`), "
+    "(2) that recipe without a trailing `_<method>` (`default_grokfast_ema` -> `default`), (3) a recipe "
+    "of the same paper prefix, the text before the last `_` (`grokfast2024_ema` -> "
+    "`grokfast2024_baseline`; the one with the most runs, ties by name). Speedup = median steps to "
+    "generalize of the baseline / of the method, over the seeds that generalized; the 95% CI "
+    "resamples the seeds of both.")
 NOTES = ("Steps are optimizer steps; medians are over the seeds that reached the step; the delay ratio "
          "is generalize step / memorize step with a bootstrap 95% CI across seeds; ↑/↓ mark the better "
          "direction; `runs` counts every record, failed and diverged ones included.")
@@ -70,14 +71,29 @@ def per_task_rows(summaries, task: str) -> list[dict[str, str]]:
             for c, s in summaries if c["task"] == task]
 
 
+def matched_baseline(runs: pd.DataFrame, config: dict[str, Any]) -> tuple[str, pd.DataFrame]:
+    """(baseline recipe, its runs) for a method's configuration, by MATCHING_RULE."""
+    recipe, method = config["recipe"], config["method"]
+    base = runs[(runs["task"] == config["task"]) & (runs["model"] == config["model"])
+                & (runs["method"] == t.BASELINE) & ~runs["recipe"].str.endswith(t.CONTROL_SUFFIX)]
+    for name in (recipe, recipe.removesuffix(f"_{method}")):
+        if (base["recipe"] == name).any():
+            return name, base[base["recipe"] == name]
+    prefix = recipe.rsplit("_", 1)[0] + "_"
+    same_paper = base[base["recipe"].str.startswith(prefix)]
+    if not len(same_paper):
+        return "—", same_paper
+    counts = same_paper["recipe"].value_counts()
+    name = min(counts.index, key=lambda r: (-counts[r], r))
+    return name, same_paper[same_paper["recipe"] == name]
+
+
 def method_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
     """Every non-baseline method against its matched baseline (see MATCHING_RULE)."""
     rows = []
     for keys, group in runs[runs["method"] != t.BASELINE].groupby(t.CONFIG_KEYS, sort=False):
         config = dict(zip(t.CONFIG_KEYS, keys))
-        family = config["recipe"].removesuffix(f"_{config['method']}")
-        base = runs[(runs["task"] == config["task"]) & (runs["model"] == config["model"])
-                    & (runs["method"] == t.BASELINE) & (runs["recipe"] == family)]
+        family, base = matched_baseline(runs, config)
         s, b = t.summarize(group), t.summarize(base) if len(base) else None
         broken = s["failed"] + s["diverged"] + s["verdicts"].get("unfit", 0)
         generalized = int(group["generalized_step"].notna().sum())
@@ -88,7 +104,10 @@ def method_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
         notes = [f"broke training in {broken}/{s['runs']} (failed, diverged or unfit)"] if broken else []
         if b is None:
             notes.append("no matched baseline")
-        rows.append({"domain": config["task"], "recipe family": family, "model": config["model"],
+        elif b["generalize_step"] is None:
+            notes.append("baseline never generalized: no speedup to measure")
+        rows.append({"domain": config["task"], "recipe": config["recipe"], "baseline recipe": family,
+                     "model": config["model"],
                      "method": config["method"], "grokked": f"{s['grokked']}/{s['runs']}",
                      "generalized": f"{generalized}/{s['runs']}",
                      "generalize step ↓": t.fmt_steps(s["generalize_step"]),
