@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 from grokbench.config import CONF_DIR
 from grokbench.errors import GrokbenchError
 
-CHECKED_GROUPS = ("task", "model", "optim", "method", "experiment")
+CHECKED_GROUPS = ("task", "model", "optim", "method", "experiment", "launcher")
 USAGE = """usage: grokbench COMMAND [ARGS]
 
 commands:
