@@ -15,7 +15,7 @@ def log_spaced_interval(step: int, every: int) -> int:
     """
     if step < 10:
         return every
-    return max(every, 10 ** (int(math.log10(step)) - 1))
+    return max(every, 10 ** int(math.log10(step)))
 
 
 class LogSpacedEvaluation(Callback):

@@ -1,0 +1,27 @@
+"""Log-spaced evaluation points: ten per decade, never denser than `every`."""
+
+from grokbench.schedule import log_spaced_interval
+
+
+def evaluation_steps(every: int, max_steps: int) -> list[int]:
+    """The steps Lightning evaluates at when the interval is updated after each evaluation."""
+    steps, step = [], 0
+    interval = log_spaced_interval(0, every)
+    while step + interval <= max_steps:
+        step += interval
+        steps.append(step)
+        interval = log_spaced_interval(step, every)
+    return steps
+
+
+def test_ten_evaluations_per_decade():
+    steps = evaluation_steps(every=10, max_steps=10_000)
+    assert steps[:10] == [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    assert steps[10:19] == [200, 300, 400, 500, 600, 700, 800, 900, 1000]
+    assert steps[19:] == [2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10_000]
+
+
+def test_never_denser_than_every():
+    steps = evaluation_steps(every=250, max_steps=3000)
+    assert all(b - a >= 250 for a, b in zip(steps, steps[1:]))
+    assert steps[:4] == [250, 500, 750, 1000]
