@@ -33,6 +33,9 @@ def plot_run(record: dict[str, Any], path: str | Path) -> Path:
     fig, (ax_metric, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
     for key, color in ((train_key, "tab:blue"), (val_key, "tab:red")):
         ax_metric.plot(*_series(rows, key), color=color, label=key)
+    plain_val = "val/" + train_key.split("/")[-1]
+    if plain_val != val_key:  # the detector watches another metric (e.g. adversarial): show both
+        ax_metric.plot(*_series(rows, plain_val), color="tab:red", ls=":", label=plain_val)
     for key, color in (("train_eval/loss", "tab:blue"), ("val/loss", "tab:red")):
         ax_loss.plot(*_series(rows, key), color=color, label=key)
     mark_steps(ax_metric, record.get("memorized_step"), record.get("generalized_step"))
