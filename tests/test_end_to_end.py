@@ -16,3 +16,15 @@ def test_tiny_run_writes_record_and_curve(run_config):
     on_disk = read_record(f"{cfg.run_dir}/record.json")
     assert on_disk["verdict"] == record["verdict"]
     assert (Path(cfg.run_dir) / "curves.png").stat().st_size > 10_000
+
+
+def test_default_recipe_really_groks(run_config):
+    """The default recipe (x+y mod 97, half the pairs, 1-layer transformer) trained for real:
+    the training set is memorized first and the held-out pairs are solved much later."""
+    cfg = run_config(["eval.every=100", "detector.stop_after_steps=0", "threads=2"])
+    record = train(cfg)
+    assert record["status"] == "completed", record["error"]
+    assert record["verdict"] == "grokked", (record["memorized_step"], record["generalized_step"])
+    assert record["generalized_step"] >= 2 * record["memorized_step"]
+    assert record["final"]["val/acc"] >= 0.99 and record["final"]["train_eval/acc"] >= 0.99
+    assert record["steps"] < cfg.trainer.max_steps  # stopped once generalization held
