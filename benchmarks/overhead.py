@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-from pathlib import Path
 import time
+from pathlib import Path
 
 import lightning as L
 import torch

@@ -7,11 +7,13 @@ These iterables index the resident tensors once per batch instead.
 
 from __future__ import annotations
 
-from typing import Iterator, Union
+import math
+from collections.abc import Iterator
+from typing import Union
 
 import torch
 
-Inputs = Union[torch.Tensor, tuple]  # one tensor, or a tuple of tensors (e.g. graph parts)
+Inputs = Union[torch.Tensor, tuple]  # noqa: UP007 (a runtime alias: 3.9-safe)  # one tensor, or a tuple of tensors (e.g. graph parts)
 
 
 def index_inputs(inputs: Inputs, index) -> Inputs:
@@ -80,7 +82,7 @@ class OrderedBatches:
         self.batch_size = max(1, int(batch_size))
 
     def __len__(self) -> int:
-        return -(-self.n // self.batch_size)
+        return math.ceil(self.n / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple]:
         for start in range(0, self.n, self.batch_size):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import lightning as L
 import torch
@@ -81,7 +81,7 @@ class GrokModule(L.LightningModule):
                 values[f"{split}/{name}"] = value
             self.eval_losses[split].reset()
             self.eval_metrics[split].reset()
-        shown = {k: v for k, v in values.items() if k.endswith("/acc") or k.endswith("/r2")}
+        shown = {k: v for k, v in values.items() if k.endswith(("/acc", "/r2"))}
         self.log_dict(shown, prog_bar=True)
         self.log_dict({k: v for k, v in values.items() if k not in shown})
 

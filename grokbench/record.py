@@ -47,9 +47,9 @@ def hardware() -> dict[str, Any]:
 def git_commit(directory: str | Path) -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True,
-                             text=True, timeout=10)
+                             text=True, timeout=10, check=False)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=directory, capture_output=True, text=True, timeout=10)
+                               cwd=directory, capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     if out.returncode != 0:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-import warnings
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,7 @@ def choice_name(cfg: DictConfig, group: str) -> str:
 def detector_settings(cfg: DictConfig, task) -> DetectorSettings:
     """The task's default detection, overridden by every non-null `detector.*` key."""
     d = task.detection
-    metric = f"{d.metric}"
-    defaults = {"train_metric": f"train_eval/{metric}", "val_metric": f"val/{d.val_metric or metric}",
+    defaults = {"train_metric": f"train_eval/{d.metric}", "val_metric": f"val/{d.val_metric or d.metric}",
                 "mode": d.mode, "memorize_threshold": d.memorize_threshold,
                 "generalize_threshold": d.generalize_threshold, "threshold_kind": d.threshold_kind}
     given = {k: v for k, v in OmegaConf.to_container(cfg.detector).items() if v is not None}
@@ -145,7 +144,7 @@ def summarize_metrics(history: list[dict[str, Any]]) -> tuple[dict, dict]:
 def base_record(cfg: DictConfig) -> dict[str, Any]:
     try:
         resolved = OmegaConf.to_container(cfg, resolve=True)
-    except Exception:  # an unresolvable config still gets a record
+    except Exception:  # noqa: BLE001 - an unresolvable config still gets a record
         resolved = OmegaConf.to_container(cfg, resolve=False)
     return {
         "schema_version": rec.SCHEMA_VERSION, "status": "running", "error": None,

@@ -8,7 +8,7 @@ tensors serve a transformer (as a sequence) and an MLP (as embedded operands).
 from __future__ import annotations
 
 import itertools
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -24,7 +24,7 @@ class Splits:
     val_inputs: Inputs
     val_targets: torch.Tensor
 
-    def to(self, device: torch.device) -> "Splits":
+    def to(self, device: torch.device) -> Splits:
         return Splits(inputs_to(self.train_inputs, device), self.train_targets.to(device),
                       inputs_to(self.val_inputs, device), self.val_targets.to(device))
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -33,7 +34,7 @@ def cached(namespace: str, key: dict[str, Any], build: Callable[[], dict[str, An
     if path.exists():
         try:
             return torch.load(path, weights_only=False)
-        except Exception:  # a truncated or stale entry is rebuilt, never trusted
+        except Exception:  # noqa: BLE001 - a truncated or stale entry is rebuilt, never trusted
             path.unlink(missing_ok=True)
     value = build()
     path.parent.mkdir(parents=True, exist_ok=True)

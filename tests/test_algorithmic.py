@@ -6,8 +6,16 @@ import pytest
 import torch
 
 from grokbench.errors import GrokbenchError
-from tasks.algorithmic import (MODULAR_ALIASES, MODULAR_OPS, PERMUTATIONS, S5_OPS,
-                               ModularArithmetic, PermutationGroup, compose, inverse)
+from tasks.algorithmic import (
+    MODULAR_ALIASES,
+    MODULAR_OPS,
+    PERMUTATIONS,
+    S5_OPS,
+    ModularArithmetic,
+    PermutationGroup,
+    compose,
+    inverse,
+)
 
 P = 7  # prime, so every operator (division included) is defined
 
@@ -100,7 +108,7 @@ def test_s5_is_a_group():
 
 @pytest.mark.parametrize("op", list(S5_OPS))
 def test_s5_tables_cover_all_pairs(op):
-    a, b, c = PermutationGroup(op=op).table()
+    _a, _b, c = PermutationGroup(op=op).table()
     assert len(c) == 120 * 120 and int(c.min()) >= 0 and int(c.max()) < 120
     i, j = 17, 93
     pa, pb = PERMUTATIONS[i], PERMUTATIONS[j]

@@ -58,7 +58,7 @@ def test_unknown_command(capsys):
 
 def test_console_script_prints_no_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "grokbench.cli", "run", "task=nope"],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("error: unknown task 'nope'")

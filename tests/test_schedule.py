@@ -1,5 +1,7 @@
 """Log-spaced evaluation points: ten per decade, never denser than `every`."""
 
+import itertools
+
 from grokbench.schedule import log_spaced_interval
 
 
@@ -23,5 +25,5 @@ def test_ten_evaluations_per_decade():
 
 def test_never_denser_than_every():
     steps = evaluation_steps(every=250, max_steps=3000)
-    assert all(b - a >= 250 for a, b in zip(steps, steps[1:]))
+    assert all(b - a >= 250 for a, b in itertools.pairwise(steps))
     assert steps[:4] == [250, 500, 750, 1000]
