@@ -7,7 +7,7 @@ from hydra.utils import get_object
 from omegaconf import OmegaConf
 
 from grokbench.cli import CONF_DIR, options
-from tests.conftest import compose_config
+from grokbench.config import compose_config
 
 EXPERIMENTS = options("experiment")
 
