@@ -27,7 +27,7 @@ from omegaconf.errors import InterpolationKeyError
 from grokbench import record as rec
 from grokbench.checkpoint import LastCheckpoint
 from grokbench.detector import DetectorSettings, GrokkingDetector
-from grokbench.errors import GrokbenchError
+from grokbench.errors import GrokbenchError, require
 from grokbench.module import GrokModule
 from grokbench.plot import plot_run
 from grokbench.schedule import LogSpacedEvaluation
@@ -105,6 +105,9 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
     every = int(cfg.eval.every)
     if every < 1:
         raise GrokbenchError(f"eval.every={every} is invalid; allowed: an integer >= 1")
+    clip = cfg.trainer.get("gradient_clip_val")
+    require(clip is None, f"trainer.gradient_clip_val={clip} is not used (GrokModule steps its own "
+                          "optimizer); allowed: module.gradient_clip_val")
     if cfg.eval.log_spaced:
         callbacks.append(LogSpacedEvaluation(every))
     if cfg.progress_bar:

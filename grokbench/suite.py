@@ -2,7 +2,8 @@
 
 A suite is `conf/suite/<NAME>.yaml`: `overrides` for every run and named `sweeps`, each a list
 of experiments and seeds run as one Hydra multirun (`experiment=a,b seed=0,1,2`) into
-`<out>/<recipe>/seed<k>` (default out: results/records). With `--data DIR` a sweep's `source`
+`<out>/<recipe>/seed<k>` (default out: results/records). A sweep with `methods` also sweeps
+`method=m1,m2` into `<out>/<recipe>_<method>/seed<k>`. With `--data DIR` a sweep's `source`
 points its task at local files (++task.source=DIR/<source>). Overrides on the command line go to
 every run: `launcher=joblib workers=4` runs in parallel on this machine (torch threads default
 to cores / workers), `launcher=slurm hydra.launcher.partition=gpu` submits to SLURM.
@@ -61,16 +62,21 @@ def sweep_commands(suite: DictConfig, out: str, seeds: list[int] | None,
     for sweep in suite.sweeps.values():
         sweep_seeds = seeds if seeds is not None else list(sweep.seeds)
         source = [f"++task.source={Path(data) / sweep.source}"] if data and sweep.get("source") else []
+        methods = [f"method={','.join(sweep.methods)}"] if sweep.get("methods") else []
+        subdir = "${name}_${method.name}/seed${seed}" if methods else "${name}/seed${seed}"
         commands.append([
             sys.executable, "-m", "grokbench.cli", "run", "-m",
-            f"experiment={','.join(sweep.experiments)}", f"seed={','.join(map(str, sweep_seeds))}",
-            f"hydra.sweep.dir={out}", "hydra.sweep.subdir=${name}/seed${seed}",
+            f"experiment={','.join(sweep.experiments)}", *methods,
+            f"seed={','.join(map(str, sweep_seeds))}",
+            f"hydra.sweep.dir={out}", f"hydra.sweep.subdir={subdir}",
             *suite.get("overrides", []), *source, *default_threads(overrides), *overrides])
     return commands
 
 
 def expected_runs(suite: DictConfig, seeds: list[int] | None) -> list[tuple[str, int]]:
-    return [(e, s) for sweep in suite.sweeps.values() for e in sweep.experiments
+    """(run directory name, seed) of every run: `<recipe>` or, in method sweeps, `<recipe>_<method>`."""
+    return [(f"{e}_{m}" if m else e, s) for sweep in suite.sweeps.values()
+            for e in sweep.experiments for m in sweep.get("methods") or [None]
             for s in (seeds if seeds is not None else sweep.seeds)]
 
 

@@ -5,28 +5,45 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from grokbench.errors import require
 
-def mlp_layers(d_in: int, width: int, depth: int, d_out: int) -> nn.Sequential:
+ENCODINGS = ("embedding", "one_hot")
+OPERAND_POSITIONS = [0, 2]  # a and b in `a op b =`; `op` and `=` are the same in every example
+
+
+def mlp_layers(d_in: int, width: int, depth: int, d_out: int, bias: bool = True) -> nn.Sequential:
     """`depth` hidden layers of `width` units with ReLU, then a linear read-out."""
     layers: list[nn.Module] = []
     for _ in range(depth):
-        layers += [nn.Linear(d_in, width), nn.ReLU()]
+        layers += [nn.Linear(d_in, width, bias=bias), nn.ReLU()]
         d_in = width
-    layers.append(nn.Linear(d_in, d_out))
+    layers.append(nn.Linear(d_in, d_out, bias=bias))
     return nn.Sequential(*layers)
 
 
 class TokenMLP(nn.Module):
-    """Embeds each token of `a op b =`, concatenates the embeddings, and applies an MLP."""
+    """MLP over the tokens of `a op b =`.
+
+    `encoding=embedding`: learned N(0, 1) embeddings of all tokens, concatenated.
+    `encoding=one_hot`: one-hot(a) | one-hot(b) straight into the first linear layer, the input of
+    Prieto et al. 2025's MLP; its weights start at PyTorch's Linear scale, far smaller than N(0, 1)
+    embeddings, which changes how soon the net groks (see conf/experiment/prieto2025_softmax.yaml).
+    """
 
     def __init__(self, vocab_size: int, seq_len: int, num_outputs: int, d_embed: int = 128,
-                 width: int = 256, depth: int = 1):
+                 width: int = 256, depth: int = 1, encoding: str = "embedding", bias: bool = True):
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, d_embed)
-        self.mlp = mlp_layers(seq_len * d_embed, width, depth, num_outputs)
+        require(encoding in ENCODINGS, f"model.encoding={encoding!r} is unknown; allowed: {', '.join(ENCODINGS)}")
+        self.vocab_size = vocab_size
+        self.embedding = nn.Embedding(vocab_size, d_embed) if encoding == "embedding" else None
+        d_in = seq_len * d_embed if self.embedding is not None else len(OPERAND_POSITIONS) * vocab_size
+        self.mlp = mlp_layers(d_in, width, depth, num_outputs, bias)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.mlp(self.embedding(tokens).flatten(1))
+        if self.embedding is not None:
+            return self.mlp(self.embedding(tokens).flatten(1))
+        one_hot = nn.functional.one_hot(tokens[:, OPERAND_POSITIONS], self.vocab_size)
+        return self.mlp(one_hot.flatten(1).to(self.mlp[0].weight.dtype))
 
 
 class MLP(nn.Module):

@@ -3,12 +3,16 @@ method through a real (tiny) run, and one-line errors for bad method parameters.
 
 from __future__ import annotations
 
+import functools
+
+import lightning as L
 import pytest
 import torch
 from conftest import compose_config
 from test_images import write_split  # tiny generated data of the other domains' tests
 from test_text import write_imdb
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 from grokbench.errors import GrokbenchError
 from grokbench.losses import LOSSES
@@ -16,6 +20,7 @@ from grokbench.methods.grokfast import GrokfastEMA, GrokfastMA
 from grokbench.methods.orthograd import OrthoGrad, orthogonalize
 from grokbench.methods.stablemax import stablemax_cross_entropy
 from grokbench.methods.weight_norm import WeightNormConstraint, total_norm
+from grokbench.module import GrokModule
 from grokbench.run import train
 
 GRADIENTS = [[1.0, 0.0], [3.0, 2.0], [-1.0, 4.0], [5.0, 5.0]]
@@ -189,3 +194,27 @@ def test_bad_method_parameters_fail_in_one_line(run_config, override, message):
     record = train(run_config([*override.split(), *TINY_MODULAR]))
     assert record["status"] == "failed"
     assert message in record["error"] and "\n" not in record["error"]
+
+
+def test_gradient_clipping_comes_after_the_method_and_bounds_the_step():
+    """SGD with lr 1 moves the weights by exactly the final gradient: Grokfast multiplies the
+    first gradient by 1 + lamb = 101, then module.gradient_clip_val caps its norm at 0.01."""
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    module = GrokModule(model, "classification", 2, optimizer=functools.partial(torch.optim.SGD, lr=1.0),
+                        warmup_steps=0, gradient_clip_val=0.01)
+    before = [p.detach().clone() for p in model.parameters()]
+    trainer = L.Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, callbacks=[GrokfastEMA(alpha=0.5, lamb=100.0)])
+    batches = DataLoader(TensorDataset(torch.randn(8, 3), torch.randint(0, 2, (8,))), batch_size=8)
+    trainer.fit(module, train_dataloaders=batches)
+    step = torch.sqrt(sum((p.detach() - b).pow(2).sum() for p, b in zip(model.parameters(), before)))
+    assert trainer.global_step == 1
+    assert float(step) == pytest.approx(0.01, rel=1e-4)
+
+
+def test_trainer_gradient_clipping_points_to_the_module_setting(run_config):
+    record = train(run_config([*TINY_MODULAR, "+trainer.gradient_clip_val=1.0"]))
+    assert record["status"] == "failed"
+    assert record["error"].startswith("trainer.gradient_clip_val=1.0 is not used")
+    assert record["error"].endswith("allowed: module.gradient_clip_val")

@@ -15,6 +15,7 @@ TOKENS = torch.randint(0, 13, (6, 4))
     Transformer(vocab_size=13, seq_len=4, num_outputs=11, n_layers=1, d_model=32, d_mlp=64,
                 layer_norm=False),
     TokenMLP(vocab_size=13, seq_len=4, num_outputs=11, d_embed=8, width=16, depth=2),
+    TokenMLP(vocab_size=13, seq_len=4, num_outputs=11, width=16, depth=2, encoding="one_hot", bias=False),
 ])
 def test_token_models_map_sequences_to_logits_and_backpropagate(model):
     out = model(TOKENS)
@@ -43,6 +44,24 @@ def test_flat_mlp():
 def test_transformer_rejects_width_not_divisible_by_heads():
     with pytest.raises(ValueError, match="d_model=30 is not divisible by model.n_heads=4"):
         Transformer(vocab_size=13, seq_len=4, num_outputs=11, d_model=30, n_heads=4)
+
+
+def test_one_hot_token_mlp_reads_only_the_operands_through_its_first_layer():
+    model = TokenMLP(vocab_size=13, seq_len=4, num_outputs=11, width=16, depth=2, encoding="one_hot", bias=False)
+    assert model.mlp[0].weight.shape == (16, 2 * 13)  # one-hot(a) | one-hot(b), as in Prieto et al.
+    assert all(layer.bias is None for layer in model.mlp if isinstance(layer, torch.nn.Linear))
+    other_op = TOKENS.clone()
+    other_op[:, 1] = (other_op[:, 1] + 1) % 13
+    assert torch.equal(model(TOKENS), model(other_op))
+    first = torch.zeros(6, 26)
+    first[torch.arange(6), TOKENS[:, 0]] = 1
+    first[torch.arange(6), 13 + TOKENS[:, 2]] = 1
+    assert torch.allclose(model(TOKENS), model.mlp(first))
+
+
+def test_token_mlp_rejects_an_unknown_encoding():
+    with pytest.raises(ValueError, match="model.encoding='binary' is unknown; allowed: embedding, one_hot"):
+        TokenMLP(vocab_size=13, seq_len=4, num_outputs=11, encoding="binary")
 
 
 def test_init_scale_multiplies_every_parameter():

@@ -6,13 +6,12 @@ from grokbench.schedule import log_spaced_interval
 
 
 def evaluation_steps(every: int, max_steps: int) -> list[int]:
-    """The steps Lightning evaluates at when the interval is updated after each evaluation."""
-    steps, step = [], 0
-    interval = log_spaced_interval(0, every)
-    while step + interval <= max_steps:
-        step += interval
-        steps.append(step)
-        interval = log_spaced_interval(step, every)
+    """The steps Lightning evaluates at: multiples of the interval, updated after each evaluation."""
+    steps, interval = [], log_spaced_interval(0, every, max_steps)
+    for step in range(1, max_steps + 1):
+        if step % interval == 0:
+            steps.append(step)
+            interval = log_spaced_interval(step, every, max_steps)
     return steps
 
 
@@ -27,3 +26,9 @@ def test_never_denser_than_every():
     steps = evaluation_steps(every=250, max_steps=3000)
     assert all(b - a >= 250 for a, b in itertools.pairwise(steps))
     assert steps[:4] == [250, 500, 750, 1000]
+
+
+def test_the_last_step_is_always_evaluated():
+    assert evaluation_steps(every=50, max_steps=15_000)[-3:] == [9000, 10_000, 15_000]
+    assert evaluation_steps(every=250, max_steps=3_100)[-2:] == [3000, 3100]
+    assert evaluation_steps(every=7, max_steps=1_234)[-1] == 1_234

@@ -22,9 +22,12 @@ def test_ci_and_paper_suites_exist():
 @pytest.mark.parametrize("name", SUITES)
 def test_every_suite_experiment_composes_and_records_under_its_own_name(name):
     suite = load_suite(name)  # raises on an experiment that does not exist
-    for recipe, _ in sorted(set(expected_runs(suite, [0]))):
-        cfg = compose_config([f"experiment={recipe}"])
-        assert cfg.name == recipe, f"{recipe}.yaml sets name={cfg.name}: its records would land elsewhere"
+    for sweep in suite.sweeps.values():
+        for recipe in sweep.experiments:
+            for method in sweep.get("methods") or ["baseline"]:
+                cfg = compose_config([f"experiment={recipe}", f"method={method}"])
+                assert cfg.name == recipe, f"{recipe}.yaml sets name={cfg.name}: its records would land elsewhere"
+                assert cfg.method.name == method
 
 
 def test_ci_suite_runs_every_quick_preset_and_its_control_and_three_algorithmic_seeds():
@@ -47,6 +50,17 @@ def test_sweep_command_is_a_hydra_multirun_into_recipe_seed_dirs():
         assert "seed=3,4" in command and "hydra.sweep.dir=out/records" in command
         assert "hydra.sweep.subdir=${name}/seed${seed}" in command
         assert command[-2:] == ["launcher=joblib", "trainer.max_steps=20"]  # user overrides win
+
+
+def test_method_sweeps_run_each_method_into_its_own_recipe_method_dirs():
+    suite = load_suite("methods")
+    commands = sweep_commands(suite, "out", None, [])
+    assert all("hydra.sweep.subdir=${name}_${method.name}/seed${seed}" in c for c in commands)
+    assert any(c[6] == "method=grokfast_ema,grokfast_ma,stablemax,orthograd,weight_norm_constraint"
+               for c in commands)
+    runs = expected_runs(suite, None)
+    assert ("default_orthograd", 2) in runs and ("quick_mnist_stablemax", 0) in runs
+    assert not any(recipe in ("default", "quick_s5", "quick_mnist") for recipe, _ in runs)  # baselines: ci suite
 
 
 def test_joblib_workers_divide_the_cores_unless_threads_are_given():
