@@ -117,6 +117,27 @@ def method_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
     return rows
 
 
+GRID_NOTE = ("Each cell: grokked k/n of the method's runs, then its speedup in steps to generalize over "
+             "the matched baseline [95% CI]; `no speedup` when the method or its baseline never "
+             "generalized; `broke k/n` counts failed, diverged or unfit runs. Details in the table below.")
+
+
+def method_grid(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Method x task at a glance: a row per method, a column per domain and baseline recipe."""
+    cells: dict[str, dict[str, list[str]]] = {}
+    for r in rows:
+        value, _, ci = r["speedup ↑ [95% CI]"].partition(" ")
+        cell = f"{r['grokked']}, " + (f"{value}x {ci}".strip() if value != "—" else "no speedup")
+        broke = re.match(r"broke training in (\d+/\d+)", r["note"])
+        if broke:
+            cell += f", broke {broke.group(1)}"
+        column = f"{r['domain']} · {r['baseline recipe']}"
+        cells.setdefault(r["method"], {}).setdefault(column, []).append(cell)
+    columns = sorted({c for by_column in cells.values() for c in by_column})
+    return [{"method": m, **{c: "; ".join(cells[m].get(c, ["not run"])) for c in columns}}
+            for m in sorted(cells)]
+
+
 def error_line(error, status: str) -> str:
     if isinstance(error, str) and error:
         return error.splitlines()[0][:160]
@@ -176,7 +197,8 @@ def leaderboard_markdown(runs: pd.DataFrame, summaries, figures: dict[str, str])
             parts += [f"![{task} curves]({figures[task]})", ""]
     methods = method_rows(runs)
     if methods:
-        parts += ["## Methods", "", MATCHING_RULE, "", t.markdown(methods), "",
+        parts += ["## Methods", "", "### Method × task", "", GRID_NOTE, "", t.markdown(method_grid(methods)), "",
+                  "### Every method run against its matched baseline", "", MATCHING_RULE, "", t.markdown(methods), "",
                   provenance(runs[runs["method"] != t.BASELINE]), ""]
     parts += ["## Failed and diverged runs", "", t.markdown(failure_rows(runs)) if n_bad else "None.", ""]
     return "\n".join(parts)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from grokbench.board import MARK_END, MARK_START, write_board
+from grokbench.board import MARK_END, MARK_START, method_grid, write_board
 from grokbench.cli import main
 from grokbench.errors import GrokbenchError
 from grokbench.tables import bootstrap_ci
@@ -67,6 +67,19 @@ def test_universality_methods_and_provenance(board):
     assert "Provenance — commits:" in universality and "torch" in universality
     methods = text.split("## Methods")[1]
     assert "| grokfast_ema " in methods and "| tiny_modular " in methods  # matched by recipe family
+    grid = methods.split("### Method × task")[1].split("### Every method run")[0]
+    header = next(line for line in grid.splitlines() if line.startswith("| method"))
+    assert "modular · tiny_modular" in header  # one column per domain and baseline recipe
+    assert any(line.startswith("| grokfast_ema ") for line in grid.splitlines())
+
+
+def test_method_grid_cells_show_grokked_speedup_and_breakage():
+    rows = [{"domain": "mnist", "baseline recipe": "quick_mnist", "method": "orthograd", "grokked": "0/1",
+             "speedup ↑ [95% CI]": "—", "note": "broke training in 1/1 (failed, diverged or unfit)"},
+            {"domain": "modular", "baseline recipe": "default", "method": "orthograd", "grokked": "3/3",
+             "speedup ↑ [95% CI]": "1.5 [1.2, 1.9]", "note": "—"}]
+    assert method_grid(rows) == [{"method": "orthograd", "mnist · quick_mnist": "0/1, no speedup, broke 1/1",
+                                  "modular · default": "3/3, 1.5x [1.2, 1.9]"}]
 
 
 def test_readme_table_replaced_between_markers_only(tmp_path):
