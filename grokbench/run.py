@@ -30,7 +30,7 @@ from grokbench.detector import DetectorSettings, GrokkingDetector
 from grokbench.errors import GrokbenchError, require
 from grokbench.module import GrokModule
 from grokbench.plot import plot_run
-from grokbench.schedule import LogSpacedEvaluation
+from grokbench.schedule import EvaluationSchedule
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOWER_IS_BETTER = ("loss", "mse")
@@ -97,8 +97,10 @@ def build_task(cfg: DictConfig):
 
 
 def build_module(cfg: DictConfig, task, model: torch.nn.Module) -> GrokModule:
-    return GrokModule(model, task.kind, task.num_outputs, optimizer=instantiate(cfg.optim),
-                      **OmegaConf.to_container(cfg.module))
+    """A method that is a loss (`method.loss`, e.g. StableMax) overrides the experiment's loss."""
+    settings = OmegaConf.to_container(cfg.module)
+    settings["loss"] = cfg.method.get("loss") or settings["loss"]
+    return GrokModule(model, task.kind, task.num_outputs, optimizer=instantiate(cfg.optim), **settings)
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
@@ -108,8 +110,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
     clip = cfg.trainer.get("gradient_clip_val")
     require(clip is None, f"trainer.gradient_clip_val={clip} is not used (GrokModule steps its own "
                           "optimizer); allowed: module.gradient_clip_val")
-    if cfg.eval.log_spaced:
-        callbacks.append(LogSpacedEvaluation(every))
+    callbacks.append(EvaluationSchedule(every, bool(cfg.eval.log_spaced)))
     if cfg.progress_bar:
         callbacks.append(RichProgressBar(refresh_rate=max(1, every // 4), leave=True))
     if cfg.checkpoint.every_n_steps:

@@ -1,17 +1,17 @@
-"""Log-spaced evaluation points: ten per decade, never denser than `every`."""
+"""Evaluation points: every N steps or ten per decade (never denser than N), and the last step."""
 
 import itertools
 
-from grokbench.schedule import log_spaced_interval
+from grokbench.schedule import evaluation_interval
 
 
-def evaluation_steps(every: int, max_steps: int) -> list[int]:
+def evaluation_steps(every: int, max_steps: int, log_spaced: bool = True) -> list[int]:
     """The steps Lightning evaluates at: multiples of the interval, updated after each evaluation."""
-    steps, interval = [], log_spaced_interval(0, every, max_steps)
+    steps, interval = [], evaluation_interval(0, every, log_spaced, max_steps)
     for step in range(1, max_steps + 1):
         if step % interval == 0:
             steps.append(step)
-            interval = log_spaced_interval(step, every, max_steps)
+            interval = evaluation_interval(step, every, log_spaced, max_steps)
     return steps
 
 
@@ -32,3 +32,9 @@ def test_the_last_step_is_always_evaluated():
     assert evaluation_steps(every=50, max_steps=15_000)[-3:] == [9000, 10_000, 15_000]
     assert evaluation_steps(every=250, max_steps=3_100)[-2:] == [3000, 3100]
     assert evaluation_steps(every=7, max_steps=1_234)[-1] == 1_234
+
+
+def test_fixed_interval_also_ends_on_the_last_step():
+    assert evaluation_steps(every=250, max_steps=1_000, log_spaced=False) == [250, 500, 750, 1000]
+    steps = evaluation_steps(every=300, max_steps=1_000, log_spaced=False)
+    assert steps == [300, 600, 900, 1000]
