@@ -88,6 +88,10 @@ def matched_baseline(runs: pd.DataFrame, config: dict[str, Any]) -> tuple[str, p
     return name, same_paper[same_paper["recipe"] == name]
 
 
+def broken_runs(summary: dict[str, Any]) -> int:
+    return summary["failed"] + summary["diverged"] + summary["verdicts"].get("unfit", 0)
+
+
 def method_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
     """Every non-baseline method against its matched baseline (see MATCHING_RULE)."""
     rows = []
@@ -95,13 +99,16 @@ def method_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
         config = dict(zip(t.CONFIG_KEYS, keys))
         family, base = matched_baseline(runs, config)
         s, b = t.summarize(group), t.summarize(base) if len(base) else None
-        broken = s["failed"] + s["diverged"] + s["verdicts"].get("unfit", 0)
+        broken, base_broken = broken_runs(s), broken_runs(b) if b else 0
         generalized = int(group["generalized_step"].notna().sum())
         speedup = ci = None
         if b and b["generalize_step"] and s["generalize_step"]:
             speedup = b["generalize_step"] / s["generalize_step"]
             ci = t.speedup_ci(base["generalized_step"], group["generalized_step"])
-        notes = [f"broke training in {broken}/{s['runs']} (failed, diverged or unfit)"] if broken else []
+        notes = []
+        if broken and (not b or broken / s["runs"] > base_broken / b["runs"]):
+            notes.append(f"broke training in {broken}/{s['runs']} (failed, diverged or unfit; "
+                         f"baseline {base_broken}/{b['runs'] if b else 0})")
         if b is None:
             notes.append("no matched baseline")
         elif b["generalize_step"] is None:
@@ -117,9 +124,10 @@ def method_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
     return rows
 
 
-GRID_NOTE = ("Each cell: grokked k/n of the method's runs, then its speedup in steps to generalize over "
-             "the matched baseline [95% CI]; `no speedup` when the method or its baseline never "
-             "generalized; `broke k/n` counts failed, diverged or unfit runs. Details in the table below.")
+GRID_NOTE = ("Each cell: how many of the method's runs grokked and generalized, then its speedup in steps "
+             "to generalize over the matched baseline [95% CI]; `no speedup` when the method or its "
+             "baseline never generalized; `broke k/n` when more of the method's runs failed, diverged or "
+             "were unfit than the baseline's. Details in the table below.")
 
 
 def method_grid(rows: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -127,7 +135,8 @@ def method_grid(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     cells: dict[str, dict[str, list[str]]] = {}
     for r in rows:
         value, _, ci = r["speedup ↑ [95% CI]"].partition(" ")
-        cell = f"{r['grokked']}, " + (f"{value}x {ci}".strip() if value != "—" else "no speedup")
+        cell = (f"grokked {r['grokked']}, generalized {r['generalized']}, "
+                + (f"{value}x {ci}".strip() if value != "—" else "no speedup"))
         broke = re.match(r"broke training in (\d+/\d+)", r["note"])
         if broke:
             cell += f", broke {broke.group(1)}"

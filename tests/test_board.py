@@ -75,11 +75,13 @@ def test_universality_methods_and_provenance(board):
 
 def test_method_grid_cells_show_grokked_speedup_and_breakage():
     rows = [{"domain": "mnist", "baseline recipe": "quick_mnist", "method": "orthograd", "grokked": "0/1",
-             "speedup ↑ [95% CI]": "—", "note": "broke training in 1/1 (failed, diverged or unfit)"},
-            {"domain": "modular", "baseline recipe": "default", "method": "orthograd", "grokked": "3/3",
-             "speedup ↑ [95% CI]": "1.5 [1.2, 1.9]", "note": "—"}]
-    assert method_grid(rows) == [{"method": "orthograd", "mnist · quick_mnist": "0/1, no speedup, broke 1/1",
-                                  "modular · default": "3/3, 1.5x [1.2, 1.9]"}]
+             "generalized": "0/1", "speedup ↑ [95% CI]": "—",
+             "note": "broke training in 1/1 (failed, diverged or unfit; baseline 0/3)"},
+            {"domain": "modular", "baseline recipe": "default", "method": "orthograd", "grokked": "2/3",
+             "generalized": "3/3", "speedup ↑ [95% CI]": "1.5 [1.2, 1.9]", "note": "—"}]
+    assert method_grid(rows) == [{
+        "method": "orthograd", "mnist · quick_mnist": "grokked 0/1, generalized 0/1, no speedup, broke 1/1",
+        "modular · default": "grokked 2/3, generalized 3/3, 1.5x [1.2, 1.9]"}]
 
 
 def test_readme_table_replaced_between_markers_only(tmp_path):
