@@ -139,10 +139,6 @@ def analyze(history: list[dict[str, Any]], settings: DetectorSettings) -> Detect
                            mem_value, gen_value, last_step)
 
 
-def _finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))
-
-
 class GrokkingDetector(Callback):
     """Collects every evaluation's scalar metrics and reports `analyze` on them."""
 
@@ -165,7 +161,7 @@ class GrokkingDetector(Callback):
             if getattr(value, "numel", lambda: 1)() == 1:
                 row[name] = float(value)
         losses = [v for k, v in row.items() if k.endswith("/loss")]
-        row["finite"] = all(_finite(v) for v in losses)
+        row["finite"] = all(math.isfinite(v) for v in losses)
         if self.history and self.history[-1]["step"] == row["step"]:
             self.history[-1] = row  # a resumed run re-evaluates the step it stopped at
         else:

@@ -45,11 +45,11 @@ def check_schema(files: list[Path], columns: tuple[str, ...]) -> None:
 
 
 def load_dataset_dict(source: str | None, hub_id: str, columns: tuple[str, ...]):
-    """`datasets.load_dataset` on the local directory, or on the Hub id when source is null."""
+    """`datasets.load_dataset` on the local directory (its schema already checked by the caller),
+    or on the Hub id when source is null."""
     import datasets
 
     if source is not None:
-        check_schema(parquet_files(source), columns)
         try:
             dsets = datasets.load_dataset(str(source))
         except Exception as error:  # noqa: BLE001 - any library failure becomes one line
@@ -104,10 +104,11 @@ def load_subsample(source: str | None, hub_id: str, image_column: str, n_train: 
                    n_test: int | None, split_seed: int) -> dict[str, Any]:
     """Decoded train/test subsample, from the on-disk cache when it is there."""
     columns = (image_column, "label")
+    identity: Any = hub_id
     if source is not None:
-        identity: Any = [file_identity(f) for f in parquet_files(source)]
-    else:
-        identity = hub_id
+        files = parquet_files(source)
+        check_schema(files, columns)  # a broken file fails even when its tensors are cached
+        identity = [file_identity(f) for f in files]
 
     def build() -> dict[str, Any]:
         dsets = load_dataset_dict(source, hub_id, columns)
@@ -119,8 +120,6 @@ def load_subsample(source: str | None, hub_id: str, image_column: str, n_train: 
 
     key = {"source": identity, "columns": columns, "n_train": n_train, "n_test": n_test,
            "split_seed": split_seed, "version": DECODE_VERSION}
-    if source is not None:
-        check_schema(parquet_files(source), columns)  # a broken file fails even when cached
     return cached("images", key, build)
 
 

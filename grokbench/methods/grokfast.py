@@ -66,7 +66,8 @@ class GrokfastMA(Callback):
     @torch.no_grad()
     def filter(self, module: nn.Module) -> None:
         slot = self.seen % self.window
-        for name, grad in gradients(module).items():
+        grads = gradients(module)
+        for name, grad in grads.items():
             if name not in self.history:
                 self.history[name] = grad.new_zeros((self.window, *grad.shape))
                 self.total[name] = torch.zeros_like(grad)
@@ -77,7 +78,7 @@ class GrokfastMA(Callback):
                 torch.sum(history, dim=0, out=total)
         self.seen += 1
         if self.seen >= self.window:
-            for name, grad in gradients(module).items():
+            for name, grad in grads.items():
                 grad.add_(self.total[name], alpha=self.lamb / self.window)
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
