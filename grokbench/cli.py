@@ -81,7 +81,7 @@ def _lazy(module: str, name: str):
 
 COMMANDS = {"run": run_command, "ls": ls_command, "suite": _lazy("grokbench.suite", "suite_command"),
             "board": _lazy("grokbench.board", "board_command"),
-            "compare": _lazy("grokbench.compare", "compare_command")}
+            "compare": _lazy("grokbench.board.compare", "compare_command")}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import lightning as L
 import torch
@@ -13,7 +13,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from grokbench.errors import GrokbenchError
 from grokbench.losses import LOSSES
 
-EVAL_SPLITS = ("train_eval", "val")  # the order of the task's two val dataloaders
+DEFAULT_EVAL_SPLITS = ("train_eval", "val")  # a task's `eval_splits` unless it declares more
 
 
 def scale_initialization(model: nn.Module, alpha: float) -> None:
@@ -37,8 +37,10 @@ def make_metrics(kind: str, num_outputs: int) -> MetricCollection:
 class GrokModule(L.LightningModule):
     """Loss, metrics, optimizer with linear warmup, initialization scale and eval logging.
 
-    Training steps log nothing; at each evaluation point it logs `train_eval/*` (the whole
-    training set in eval mode), `val/*` and `weights/l2`. The step is written out by hand
+    Training steps log nothing; at each evaluation point it logs `<split>/loss` and
+    `<split>/<metric>` for each name in `eval_splits` (the task's val dataloaders, in their
+    order: `train_eval` is the whole training set in eval mode, then `val` and any extra
+    held-out set such as `val_novel`) and `weights/l2`. The step is written out by hand
     (manual optimization): Lightning's automatic loop costs ~1 ms of hook dispatch per step,
     a seventh of a small model's step. Callbacks' `on_before_optimizer_step` (the methods)
     still run inside `optimizer.step()`, before gradient clipping, as they would automatically.
@@ -46,7 +48,8 @@ class GrokModule(L.LightningModule):
 
     def __init__(self, model: nn.Module, kind: str, num_outputs: int,
                  optimizer: Callable[..., torch.optim.Optimizer], loss: str = "cross_entropy",
-                 init_scale: float = 1.0, warmup_steps: int = 0, gradient_clip_val: float | None = None):
+                 init_scale: float = 1.0, warmup_steps: int = 0, gradient_clip_val: float | None = None,
+                 eval_splits: Sequence[str] = DEFAULT_EVAL_SPLITS):
         super().__init__()
         self.automatic_optimization = False
         if loss not in LOSSES:
@@ -63,8 +66,9 @@ class GrokModule(L.LightningModule):
                                  "allowed: a number > 0 or null")
         self.gradient_clip_val = gradient_clip_val
         scale_initialization(model, init_scale)
-        self.eval_metrics = nn.ModuleDict({s: make_metrics(kind, num_outputs) for s in EVAL_SPLITS})
-        self.eval_losses = nn.ModuleDict({s: MeanMetric() for s in EVAL_SPLITS})
+        self.eval_splits = tuple(eval_splits)
+        self.eval_metrics = nn.ModuleDict({s: make_metrics(kind, num_outputs) for s in self.eval_splits})
+        self.eval_losses = nn.ModuleDict({s: MeanMetric() for s in self.eval_splits})
 
     def forward(self, inputs):
         return self.model(inputs)
@@ -86,7 +90,7 @@ class GrokModule(L.LightningModule):
 
     def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):
         inputs, targets = batch
-        split = EVAL_SPLITS[dataloader_idx]
+        split = self.eval_splits[dataloader_idx]
         outputs = self.model(inputs)
         self.eval_losses[split].update(self.loss_fn(outputs, targets, self.kind), weight=len(targets))
         metric_outputs = outputs if self.kind == "classification" else outputs.reshape(targets.shape)
@@ -94,7 +98,7 @@ class GrokModule(L.LightningModule):
 
     def on_validation_epoch_end(self):
         values = {"weights/l2": weight_norm(self.model)}
-        for split in EVAL_SPLITS:
+        for split in self.eval_splits:
             values[f"{split}/loss"] = self.eval_losses[split].compute()
             for name, value in self.eval_metrics[split].compute().items():
                 values[f"{split}/{name}"] = value

@@ -1,7 +1,7 @@
 """Run records: one JSON file per run, the only input of boards, plots and comparisons.
 
-Top-level fields that tables and scripts rely on are listed in `STABLE_FIELDS` and
-documented in the README; the writer is atomic so a killed run never leaves half a file.
+`RunRecord` is the schema (the README documents it); the writer is atomic so a killed run
+never leaves half a file.
 """
 
 from __future__ import annotations
@@ -13,15 +13,64 @@ import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 
 RECORD_NAME = "record.json"
-SCHEMA_VERSION = 1
-STABLE_FIELDS = ("status", "verdict", "memorized_step", "generalized_step", "delay_ratio",
-                 "wall_seconds", "steps_per_second", "task", "model", "method", "seed", "config",
-                 "curve")
+SCHEMA_VERSION = 2  # 2: the grokking profile, declared roles (meta), git_dirty, overrides
+
+
+class Meta(TypedDict, total=False):
+    """What an experiment declares itself to be (its file's `meta:`), copied into each record."""
+
+    domain: str           # modular | s5 | mnist | cifar10 | imdb | qm9
+    role: str             # main | control | method
+    control: str | None   # a main recipe's control recipe
+    baseline: str | None  # a method recipe's baseline recipe
+
+
+class RunRecord(TypedDict, total=False):
+    """One run. The board, figures and `compare` read nothing else."""
+
+    schema_version: int
+    status: str                  # running | completed | failed | diverged
+    error: str | None            # one line for bad input; the exception otherwise
+    traceback: str | None
+    recipe: str                  # the experiment's `name`
+    meta: Meta
+    task: str
+    task_version: str
+    task_params: dict[str, Any]
+    model: str
+    method: str
+    seed: int                    # initialization and batch order
+    split_seed: int | None       # the train/held-out split
+    overrides: list[str]         # the command-line overrides the run was launched with
+    verdict: str | None          # the profile's verdict (callbacks/profile.py VERDICTS)
+    profile: dict[str, Any]      # callbacks/profile.py Profile, computed at run time
+    detector: dict[str, Any]     # {"settings": ProfileSettings, "reference_source": str}
+    memorized_step: int | None   # = profile.memorized_step
+    generalized_step: int | None  # = profile.generalized_step (sustained G = 0.9)
+    steps: int
+    num_train: int
+    num_val: int
+    num_parameters: int
+    wall_seconds: float | None
+    fit_seconds: float
+    data_seconds: float
+    steps_per_second: float | None
+    resumed_from_step: int
+    final: dict[str, float]      # every logged metric at the last evaluation
+    best: dict[str, float]
+    started_at: str
+    hardware: dict[str, Any]     # machine, accelerator, cpu_count, torch_threads, precision
+    versions: dict[str, str | None]
+    git_commit: str | None
+    git_dirty: bool | None       # uncommitted changes to tracked files when the run started
+    config: dict[str, Any]       # the resolved Hydra config
+    curve: list[dict[str, Any]]  # the evaluation history (log-spaced down to 1,000 rows at most)
+
 LIBRARIES = ("torch", "lightning", "torchmetrics", "hydra-core", "datasets", "rdkit", "grokbench")
 
 
@@ -44,20 +93,21 @@ def hardware() -> dict[str, Any]:
     return info
 
 
-def git_commit(directory: str | Path) -> str | None:
+def git_state(directory: str | Path) -> tuple[str | None, bool | None]:
+    """(HEAD commit, whether tracked files differ from it); (None, None) outside a checkout."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True,
                              text=True, timeout=10, check=False)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
                                cwd=directory, capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
-        return None
+        return None, None
     if out.returncode != 0:
-        return None
-    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+        return None, None
+    return out.stdout.strip(), bool(dirty.stdout.strip())
 
 
-def log_spaced_curve(history: list[dict[str, Any]], max_points: int = 200) -> list[dict[str, Any]]:
+def log_spaced_curve(history: list[dict[str, Any]], max_points: int = 1000) -> list[dict[str, Any]]:
     """Keep at most `max_points` evaluations, evenly spaced in log(step); first and last kept."""
     rows = [r for r in history if r["step"] > 0]
     if len(rows) <= max_points:

@@ -25,12 +25,13 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import InterpolationKeyError
 
 from grokbench import record as rec
-from grokbench.checkpoint import LastCheckpoint
-from grokbench.detector import DetectorSettings, GrokkingDetector
+from grokbench.callbacks.checkpoint import LastCheckpoint
+from grokbench.callbacks.detector import GrokkingDetector
+from grokbench.callbacks.profile import Profile, ProfileSettings, describe
+from grokbench.callbacks.schedule import EvaluationSchedule
 from grokbench.errors import GrokbenchError, require
 from grokbench.module import GrokModule
 from grokbench.plot import plot_run
-from grokbench.schedule import EvaluationSchedule
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOWER_IS_BETTER = ("loss", "mse")
@@ -59,14 +60,20 @@ def choice_name(cfg: DictConfig, group: str) -> str:
     return str(node.get("name") or str(node.get("_target_", "?")).rsplit(".", 1)[-1].lower())
 
 
-def detector_settings(cfg: DictConfig, task) -> DetectorSettings:
-    """The task's default detection, overridden by every non-null `detector.*` key."""
+def profile_settings(cfg: DictConfig, task) -> tuple[ProfileSettings, str]:
+    """The task's metric, chance level and reference, overridden by every non-null `detector.*`
+    key; also where the reference came from. A task that is not exact gets its reference from
+    the paired control on the board; at run time, without one, the perfect score stands in."""
     d = task.detection
-    defaults = {"train_metric": f"train_eval/{d.metric}", "val_metric": f"val/{d.val_metric or d.metric}",
-                "mode": d.mode, "memorize_threshold": d.memorize_threshold,
-                "generalize_threshold": d.generalize_threshold, "threshold_kind": d.threshold_kind}
-    given = {k: v for k, v in OmegaConf.to_container(cfg.detector).items() if v is not None}
-    return DetectorSettings(**{**defaults, **given})
+    defaults = {"train_metric": f"train_eval/{d.metric}", "val_metric": f"{d.val_split}/{d.val_metric or d.metric}",
+                "val_loss": f"{d.val_split}/loss", "chance": task.chance, "reference": 1.0}
+    given = {k: v for k, v in OmegaConf.to_container(cfg.detector).items()
+             if v is not None and k != "stop_after_steps"}
+    unknown = sorted(set(given) - set(ProfileSettings.keys()))
+    require(not unknown, f"detector.{unknown[0] if unknown else ''} is unknown; allowed: "
+                         f"{', '.join(ProfileSettings.keys())}, stop_after_steps")
+    source = "given" if "reference" in given else "exact" if d.exact else "perfect score (control level set by the board)"
+    return ProfileSettings(**{**defaults, **given}), source
 
 
 def build_model(cfg: DictConfig, task) -> torch.nn.Module:
@@ -100,7 +107,8 @@ def build_module(cfg: DictConfig, task, model: torch.nn.Module) -> GrokModule:
     """A method that is a loss (`method.loss`, e.g. StableMax) overrides the experiment's loss."""
     settings = OmegaConf.to_container(cfg.module)
     settings["loss"] = cfg.method.get("loss") or settings["loss"]
-    return GrokModule(model, task.kind, task.num_outputs, optimizer=instantiate(cfg.optim), **settings)
+    return GrokModule(model, task.kind, task.num_outputs, optimizer=instantiate(cfg.optim),
+                      eval_splits=task.eval_splits, **settings)
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
@@ -145,21 +153,28 @@ def summarize_metrics(history: list[dict[str, Any]]) -> tuple[dict, dict]:
     return final, best
 
 
-def base_record(cfg: DictConfig) -> dict[str, Any]:
+def launch_overrides() -> list[str]:
+    """The command-line overrides of this run (Hydra's task overrides), [] outside Hydra."""
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def base_record(cfg: DictConfig) -> rec.RunRecord:
     try:
         resolved = OmegaConf.to_container(cfg, resolve=True)
     except Exception:  # noqa: BLE001 - an unresolvable config still gets a record
         resolved = OmegaConf.to_container(cfg, resolve=False)
+    commit, dirty = rec.git_state(PROJECT_ROOT)
+    meta = OmegaConf.to_container(cfg.meta) if isinstance(cfg.get("meta"), DictConfig) else {}
     return {
         "schema_version": rec.SCHEMA_VERSION, "status": "running", "error": None,
-        "recipe": cfg.get("name", "default"), "task": choice_name(cfg, "task"), "task_version": None,
+        "recipe": cfg.get("name", "default"), "meta": meta, "overrides": launch_overrides(),
+        "task": choice_name(cfg, "task"), "task_version": None,
         "task_params": {}, "model": choice_name(cfg, "model"), "method": choice_name(cfg, "method"),
         "seed": int(cfg.seed), "split_seed": cfg.task.get("split_seed"),
-        "verdict": None, "memorized_step": None, "generalized_step": None, "delay_steps": None,
-        "delay_ratio": None, "steps": 0, "wall_seconds": None, "steps_per_second": None,
+        "verdict": None, "profile": {}, "memorized_step": None, "generalized_step": None, "steps": 0, "wall_seconds": None, "steps_per_second": None,
         "final": {}, "best": {}, "detector": {}, "started_at": dt.datetime.now().isoformat(timespec="seconds"),
         "hardware": rec.hardware(), "versions": rec.library_versions(),
-        "git_commit": rec.git_commit(PROJECT_ROOT), "config": resolved, "curve": [],
+        "git_commit": commit, "git_dirty": dirty, "config": resolved, "curve": [],
     }
 
 
@@ -194,7 +209,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         model = build_model(cfg, task)
         record["num_parameters"] = sum(p.numel() for p in model.parameters())
         module = build_module(cfg, task, model)
-        detector = GrokkingDetector(detector_settings(cfg, task))
+        settings, reference_source = profile_settings(cfg, task)
+        detector = GrokkingDetector(settings, cfg.detector.get("stop_after_steps"))
+        record["detector"] = {"settings": vars(settings), "reference_source": reference_source}
         extra_callbacks = [instantiate(c) for c in cfg.method.get("callbacks", [])]
         extra_callbacks += [instantiate(c) for c in cfg.callbacks.values()]
         trainer = build_trainer(cfg, run_dir, [detector, *extra_callbacks])
@@ -224,29 +241,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 
 def finish_detection(record: dict[str, Any], detector: GrokkingDetector) -> None:
-    result = detector.result()
-    record.update(verdict=result.verdict, memorized_step=result.memorized_step,
-                  generalized_step=result.generalized_step, delay_steps=result.delay_steps,
-                  delay_ratio=None if result.delay_ratio is None else round(result.delay_ratio, 4),
-                  detector={"settings": vars(detector.settings), "result": result.as_dict()},
-                  curve=rec.log_spaced_curve(detector.history))
+    profile = detector.result()
+    record.update(verdict=profile.verdict, profile=profile.as_dict(), memorized_step=profile.memorized_step,
+                  generalized_step=profile.generalized_step, curve=rec.log_spaced_curve(detector.history))
     record["final"], record["best"] = summarize_metrics(detector.history)
-    if record["status"] == "completed" and result.verdict == "diverged":
+    if record["status"] == "completed" and profile.verdict == "diverged":
         record["status"] = "diverged"
 
 
 def summary_line(record: dict[str, Any]) -> str:
-    """`grokked: memorized at step 400, generalized at step 6,100 (15.3x later)`."""
+    """The profile in one line (`callbacks.profile.describe`), or the error of a failed run."""
     if record["status"] == "failed":
         return f"failed: {record['error']}"
-    verdict, mem, gen = record["verdict"], record["memorized_step"], record["generalized_step"]
-    parts = []
-    if mem is not None:
-        parts.append(f"memorized at step {mem:,}")
-    if gen is not None:
-        parts.append(f"generalized at step {gen:,} ({record['delay_ratio']:.1f}x later)")
-    if mem is None:
-        parts.append(f"never memorized in {record['steps']:,} steps")
-    elif gen is None:
-        parts.append(f"not generalized in {record['steps']:,} steps")
-    return f"{verdict}: " + ", ".join(parts)
+    return describe(Profile(**record["profile"]))

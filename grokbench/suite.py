@@ -3,7 +3,9 @@
 A suite is `conf/suite/<NAME>.yaml`: `overrides` for every run and named `sweeps`, each a list
 of experiments and seeds run as one Hydra multirun (`experiment=a,b seed=0,1,2`) into
 `<out>/<recipe>/seed<k>` (default out: results/records). A sweep with `methods` also sweeps
-`method=m1,m2` into `<out>/<recipe>_<method>/seed<k>`. With `--data DIR` a sweep's `source`
+`method=m1,m2` into `<out>/<recipe>_<method>/seed<k>`. The split varies with the seed: every
+run gets `task.split_seed=${seed}` unless its sweep says `fixed_split: true` (then the split is
+the recipe's). With `--data DIR` a sweep's `source`
 points its task at local files (++task.source=DIR/<source>). Overrides on the command line go to
 every run: `launcher=joblib workers=4` runs in parallel on this machine (torch threads default
 to cores / workers), `launcher=slurm hydra.launcher.partition=gpu` submits to SLURM.
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from grokbench import tables as t
+from grokbench.board.formatting import fmt_float, fmt_steps, markdown
 from grokbench.cli import CONF_DIR, options
 from grokbench.errors import require
 from grokbench.record import RECORD_NAME, read_record
@@ -56,6 +58,13 @@ def default_threads(overrides: list[str]) -> list[str]:
     return [f"threads={max(1, (os.cpu_count() or 1) // workers)}"]
 
 
+def split_seed(sweep: DictConfig) -> list[str]:
+    """Statistics over seeds need the split to vary too (DESIGN.md, Statistics): each run's
+    split seed is its seed, unless the sweep fixes the split. Every task takes `split_seed`
+    (algorithmic: the pair split; MNIST/CIFAR-10/IMDb/QM9: their subset draws)."""
+    return [] if sweep.get("fixed_split", False) else ["task.split_seed=${seed}"]
+
+
 def sweep_commands(suite: DictConfig, out: str, seeds: list[int] | None,
                    overrides: list[str], data: str | None = None) -> list[list[str]]:
     commands = []
@@ -67,7 +76,7 @@ def sweep_commands(suite: DictConfig, out: str, seeds: list[int] | None,
         commands.append([
             sys.executable, "-m", "grokbench.cli", "run", "-m",
             f"experiment={','.join(sweep.experiments)}", *methods,
-            f"seed={','.join(map(str, sweep_seeds))}",
+            f"seed={','.join(map(str, sweep_seeds))}", *split_seed(sweep),
             f"hydra.sweep.dir={out}", f"hydra.sweep.subdir={subdir}",
             *suite.get("overrides", []), *source, *default_threads(overrides), *overrides])
     return commands
@@ -89,9 +98,9 @@ def report(out: Path, runs: list[tuple[str, int]]) -> int:
         bad += status in ("missing", "failed")
         rows.append({"recipe": recipe, "seed": str(seed), "status": status,
                      "verdict": str(record.get("verdict")), "generalized step":
-                     t.fmt_steps(record.get("generalized_step")),
-                     "wall s": t.fmt_float(record.get("wall_seconds"))})
-    print(t.markdown(rows))
+                     fmt_steps(record.get("generalized_step")),
+                     "wall s": fmt_float(record.get("wall_seconds"))})
+    print(markdown(rows))
     return 1 if bad else 0
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 
 from grokbench.errors import GrokbenchError, require
-from tasks.base import GrokTask, Splits
+from tasks.base import Detection, GrokTask, Splits
 
 
 def is_prime(n: int) -> bool:
@@ -45,15 +45,46 @@ MODULAR_ALIASES = {"add": "x+y", "sub": "x-y", "mul": "x*y", "div": "x/y",
                    "cubic": "x**3+xy", "cubic2": "x**3+xy**2+y", "mixed": "x/y_if_odd_else_x-y"}
 
 
-def split_pairs(inputs: torch.Tensor, targets: torch.Tensor, train_fraction: float,
-                split_seed: int) -> Splits:
-    """A seeded random split of the whole table; disjoint and complete by construction."""
-    order = torch.randperm(len(targets), generator=torch.Generator().manual_seed(split_seed))
-    n_train = round(train_fraction * len(targets))
-    require(0 < n_train < len(targets),
-            f"task.train_fraction={train_fraction} leaves an empty split of {len(targets)} pairs")
-    train, val = order[:n_train], order[n_train:]
-    return Splits(inputs[train], targets[train], inputs[val], targets[val])
+SPLITS = ("ordered", "unordered")
+VAL_NOVEL = "val_novel"  # held-out pairs whose mirror is not in training (commutative, ordered split)
+
+
+def is_commutative(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, n: int) -> bool:
+    """Whether the table gives c(a, b) = c(b, a) for every pair whose mirror is in it."""
+    result = torch.full((n, n), -1, dtype=torch.long)
+    result[a, b] = c
+    both = (result >= 0) & (result.T >= 0)
+    return bool((result[both] == result.T[both]).all())
+
+
+def split_pairs(a: torch.Tensor, b: torch.Tensor, n_train_fraction: float, split_seed: int,
+                unordered: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices (train, val) of a seeded random split of the table's pairs.
+
+    `unordered` draws unordered pairs {a, b} and puts both orders on the same side, so no
+    held-out pair is answered by the mirror of a training pair (Power et al.'s random split
+    of ordered pairs leaks half of the held-out set that way for commutative operators).
+    """
+    key = torch.minimum(a, b) * (int(max(a.max(), b.max())) + 1) + torch.maximum(a, b) if unordered else \
+        torch.arange(len(a))
+    groups, group_of = torch.unique(key, return_inverse=True)
+    order = torch.randperm(len(groups), generator=torch.Generator().manual_seed(split_seed))
+    n_train = round(n_train_fraction * len(groups))
+    require(0 < n_train < len(groups),
+            f"task.train_fraction={n_train_fraction} leaves an empty split of {len(groups)} pairs")
+    is_train = torch.zeros(len(groups), dtype=torch.bool)
+    is_train[order[:n_train]] = True
+    train = is_train[group_of]
+    return train.nonzero().flatten(), (~train).nonzero().flatten()
+
+
+def novel_pairs(a: torch.Tensor, b: torch.Tensor, train: torch.Tensor, val: torch.Tensor) -> torch.Tensor:
+    """The held-out indices whose mirror (b, a) is not a training pair: for a commutative
+    operator, the only held-out pairs not answered by symmetry. A diagonal pair (a, a) is its
+    own mirror, so it is novel whenever it is held out."""
+    width = int(max(a.max(), b.max())) + 1
+    mirror_in_train = torch.isin(b[val] * width + a[val], a[train] * width + b[train])
+    return val[~mirror_in_train]
 
 
 def sequences(a: torch.Tensor, b: torch.Tensor, n_elements: int) -> torch.Tensor:
@@ -66,24 +97,49 @@ class _BinaryOpTask(GrokTask):
     """Shared parts: the train fraction check, the token layout, the split."""
 
     n_elements: int
+    detection = Detection(metric="acc", exact=True)  # every held-out answer follows from the rule
 
-    def __init__(self, train_fraction: float = 0.5, **kwargs):
+    def __init__(self, train_fraction: float = 0.5, split: str = "unordered", **kwargs):
         super().__init__(**kwargs)
         require(0.0 < float(train_fraction) < 1.0,
                 f"task.train_fraction={train_fraction} is outside the allowed range (0, 1)")
-        self.train_fraction = float(train_fraction)
+        require(split in SPLITS, f"task.split={split!r} is unknown; allowed: {', '.join(SPLITS)}")
+        self.train_fraction, self.split = float(train_fraction), split
+        self.commutative: bool | None = None
 
     def table(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """All allowed pairs (a, b) and their results c."""
         raise NotImplementedError
 
     def build_splits(self) -> Splits:
+        """The split; for a commutative operator split by ordered pairs, also `val_novel`,
+        the held-out pairs whose mirror is not in training, which the detector then reads
+        (on the rest of `val`, symmetry alone answers)."""
         a, b, c = self.table()
-        return split_pairs(sequences(a, b, self.n_elements), c, self.train_fraction, self.split_seed)
+        self.commutative = is_commutative(a, b, c, self.n_elements)
+        unordered = self.split == "unordered" and self.commutative
+        train, val = split_pairs(a, b, self.train_fraction, self.split_seed, unordered)
+        inputs = sequences(a, b, self.n_elements)
+        extra = {}
+        if self.commutative and not unordered:
+            novel = novel_pairs(a, b, train, val)
+            require(len(novel) > 0,
+                    f"task.train_fraction={self.train_fraction} with task.split=ordered leaves no held-out "
+                    f"pair whose mirror is outside training ({self.op} is commutative); allowed: "
+                    "task.split=unordered or a smaller train_fraction")
+            extra[VAL_NOVEL] = (inputs[novel], c[novel])
+            self.detection = Detection(metric="acc", val_split=VAL_NOVEL, exact=True)
+        return Splits(inputs[train], c[train], inputs[val], c[val], extra)
 
     @property
     def num_outputs(self) -> int:
         return self.n_elements
+
+    def params(self) -> dict:
+        novel = self.splits.extra_eval.get(VAL_NOVEL) if self.splits is not None else None
+        return {**super().params(), "op": self.op, "train_fraction": self.train_fraction,
+                "split": self.split, "commutative": self.commutative,
+                "num_val_novel": None if novel is None else len(novel[1])}
 
     def extra_dims(self) -> dict:
         return {"vocab_size": self.n_elements + 2, "seq_len": 4}
@@ -115,7 +171,7 @@ class ModularArithmetic(_BinaryOpTask):
         return x, y, fn(x, y, self.p)
 
     def params(self) -> dict:
-        return {**super().params(), "op": self.op, "p": self.p, "train_fraction": self.train_fraction}
+        return {**super().params(), "p": self.p}
 
 
 PERMUTATIONS = list(itertools.permutations(range(5)))  # the 120 elements of S5, lexicographic
@@ -161,6 +217,3 @@ class PermutationGroup(_BinaryOpTask):
         pairs = [(i, j, _INDEX[fn(a, b)]) for i, a in enumerate(PERMUTATIONS)
                  for j, b in enumerate(PERMUTATIONS)]
         return torch.tensor(pairs).unbind(1)
-
-    def params(self) -> dict:
-        return {**super().params(), "op": self.op, "train_fraction": self.train_fraction}

@@ -1,13 +1,14 @@
 """The task contract every domain implements (see DESIGN.md, "Task").
 
 A task is a LightningDataModule that, after `setup()`, holds its train and held-out splits
-as resident tensors. It declares its kind, the sizes a model needs (`dims`) and how the
-grokking detector should read it by default (`detection`).
+as resident tensors. It declares its kind, the sizes a model needs (`dims`), its evaluation
+sets (`eval_splits`: train_eval, val and any extra held-out set, one val dataloader each) and
+how the grokking detector should read it by default (`detection`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import lightning as L
@@ -16,34 +17,48 @@ import torch
 from grokbench.data import Inputs, OrderedBatches, ShuffledBatches, inputs_to, num_examples
 from grokbench.errors import require
 
+TRAIN_EVAL, VAL = "train_eval", "val"  # the evaluation sets every task has
+
 
 @dataclass
 class Splits:
+    """The training and held-out sets, plus any further held-out sets a task evaluates
+    (`extra_eval`, name -> (inputs, targets), e.g. `val_novel`: usually a subset of val)."""
+
     train_inputs: Inputs
     train_targets: torch.Tensor
     val_inputs: Inputs
     val_targets: torch.Tensor
+    extra_eval: dict[str, tuple[Inputs, torch.Tensor]] = field(default_factory=dict)
 
     def to(self, device: torch.device) -> Splits:
+        extra = {name: (inputs_to(x, device), y.to(device)) for name, (x, y) in self.extra_eval.items()}
         return Splits(inputs_to(self.train_inputs, device), self.train_targets.to(device),
-                      inputs_to(self.val_inputs, device), self.val_targets.to(device))
+                      inputs_to(self.val_inputs, device), self.val_targets.to(device), extra)
+
+    def eval_sets(self) -> dict[str, tuple[Inputs, torch.Tensor]]:
+        """Every evaluation set by name, in evaluation order."""
+        return {TRAIN_EVAL: (self.train_inputs, self.train_targets),
+                VAL: (self.val_inputs, self.val_targets), **self.extra_eval}
 
 
 @dataclass
 class Detection:
-    """How the detector reads a task unless the config says otherwise.
+    """Which metric the grokking profile reads, and what its held-out reference is.
 
-    `metric` is logged as `train_eval/<metric>` and `val/<metric>`; `val_metric` may name a
-    different held-out metric (e.g. adversarial accuracy). Thresholds are absolute values of
-    the metric, or, with kind "relative", fractions of the way to the best value seen.
+    `metric` is logged as `train_eval/<metric>` and `<val_split>/<metric>`; `val_metric` may
+    name a different held-out metric (e.g. adversarial accuracy `adv_acc`). Progress is
+    measured from the task's chance level (`GrokTask.chance`) to a reference: 1.0 for an exact
+    task (every held-out answer is determined by the training rule, as in Power et al.'s
+    tables), or, when `exact` is false, the converged held-out value of the paired control run
+    (natural data has no attainable 100%). No thresholds live here: the profile's levels are
+    fractions of that range, so a task pointed at other data needs no new numbers.
     """
 
     metric: str = "acc"
-    mode: str = "max"
-    memorize_threshold: float = 0.99
-    generalize_threshold: float = 0.99
-    threshold_kind: str = "absolute"
     val_metric: str | None = None
+    val_split: str = "val"
+    exact: bool = False
 
 
 class GrokTask(L.LightningDataModule):
@@ -84,6 +99,21 @@ class GrokTask(L.LightningDataModule):
 
     # --- shared -------------------------------------------------------------------------
     @property
+    def chance(self) -> float:
+        """The held-out metric of a predictor that ignores its input: 1/classes for accuracy
+        (uniform guessing), 0 for R^2 (the mean predictor)."""
+        return 1.0 / self.num_outputs if self.kind == "classification" else 0.0
+
+    @property
+    def eval_splits(self) -> tuple[str, ...]:
+        """The evaluation sets' names in `val_dataloader()` order, known after `setup()`:
+        ("train_eval", "val") and any extra held-out set the task built (e.g. "val_novel").
+        GrokModule logs `<name>/loss` and `<name>/<metric>` for each."""
+        if self.splits is None:
+            raise RuntimeError(f"task {self.name}: eval_splits is known after setup()")
+        return tuple(self.splits.eval_sets())
+
+    @property
     def dims(self) -> dict[str, Any]:
         return {"num_outputs": self.num_outputs, **self.extra_dims()}
 
@@ -117,7 +147,7 @@ class GrokTask(L.LightningDataModule):
                                steps=self.train_steps, seed=self.shuffle_seed, start=start)
 
     def val_dataloader(self) -> list[OrderedBatches]:
-        """Two loaders: the training set in eval mode (`train_eval`), then the held-out set."""
-        s = self._resident()
-        return [OrderedBatches(s.train_inputs, s.train_targets, self.eval_batch_size),
-                OrderedBatches(s.val_inputs, s.val_targets, self.eval_batch_size)]
+        """One loader per name in `eval_splits`: the training set in eval mode (`train_eval`),
+        the held-out set (`val`), then the task's extra held-out sets."""
+        return [OrderedBatches(inputs, targets, self.eval_batch_size)
+                for inputs, targets in self._resident().eval_sets().values()]

@@ -13,9 +13,4 @@ class MNIST(ImageTask):
     version = "1"
     hub_id = "ylecun/mnist"
     image_column = "image"
-    # Decided from the literature before any run: an MLP trained on 1,000 MNIST digits tops
-    # out near 0.9 test accuracy (Omnigrok, Liu et al. 2022, Fig. 1/6: ~0.9 after grokking),
-    # so the held-out threshold must sit below that ceiling: 0.85 leaves room for the noise
-    # of a 1,000-digit test set (±1 point) over the 3 sustained evaluations. Train accuracy
-    # reaches 1.0 on 1,000 points, so memorization is the usual 0.99.
-    detection = Detection(metric="acc", memorize_threshold=0.99, generalize_threshold=0.85)
+    detection = Detection(metric="acc")

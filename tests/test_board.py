@@ -1,113 +1,207 @@
-"""The leaderboard on fixture records (real tiny runs from tests/fixtures/make_records.sh).
+"""`grokbench board` on schema-2 records written from scripted curves (tests/fixtures/scripted_records.py):
+statistics, pairing by declared metadata, control reference levels, provenance, determinism."""
 
-Golden files: tests/fixtures/board/. After regenerating the records or changing the board on
-purpose, refresh them with `GROKBENCH_UPDATE_GOLDEN=1 pytest tests/test_board.py`.
-"""
+from __future__ import annotations
 
-import os
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from fixtures.scripted_records import COMMIT, make_record, scripted_curve, write_runs
 
-from grokbench.board import MARK_END, MARK_START, method_grid, write_board
+from grokbench.board import MARK_END, MARK_START, load_runs, write_board
+from grokbench.board.stats import km_median, speedup_interval
+from grokbench.board.tables import universality_rows
 from grokbench.cli import main
 from grokbench.errors import GrokbenchError
-from grokbench.tables import bootstrap_ci
 
-FIXTURES = Path(__file__).parent / "fixtures"
-RECORDS = FIXTURES / "records"
-GOLDEN = FIXTURES / "board"
-TEXT_OUTPUTS = ("README.md", "leaderboard.csv")
+
+def modular_runs() -> list[dict]:
+    """An exact domain: a main recipe whose control is not named `*_control`, a `*_control` recipe
+    without meta (so not a control), a methods-suite run, a paper method recipe, a failed run."""
+    runs = [make_record("tiny", s, scripted_curve(generalize_at=g), control="tiny_fast")
+            for s, g in enumerate((3000, 3200, None))]
+    runs += [make_record("tiny_fast", s, scripted_curve(generalize_at=600), role="control") for s in range(2)]
+    runs += [make_record("tiny_control", 0, scripted_curve(generalize_at=600))]  # no declared role
+    runs += [make_record("tiny", s, scripted_curve(generalize_at=1000), method="grokfast_ema") for s in range(3)]
+    runs += [make_record("paper_baseline", s, scripted_curve(generalize_at=4000)) for s in range(2)]
+    runs += [make_record("paper_ema", s, scripted_curve(generalize_at=1000, diverge_at=500 if s else None),
+                         role="method", baseline="paper_baseline", method="grokfast_ema") for s in range(2)]
+    runs += [make_record("paper_division", 0, [], status="failed")]
+    return runs
+
+
+def mnist_runs(control_final: float = 0.8) -> list[dict]:
+    """An inexact domain (chance 0.1): the main recipe reaches 0.8, as does its control."""
+    common = {"domain": "mnist", "exact": False, "chance": 0.1}
+    runs = [make_record("big_init", s, scripted_curve(final_val=0.8, chance=0.1), control="plain_init", **common)
+            for s in range(3)]
+    runs += [make_record("plain_init", s, scripted_curve(generalize_at=600, final_val=control_final, chance=0.1),
+                         role="control", **common) for s in range(3)]
+    return runs
 
 
 @pytest.fixture(scope="module")
-def board(tmp_path_factory) -> Path:
+def records(tmp_path_factory) -> Path:
+    return write_runs(tmp_path_factory.mktemp("records"), modular_runs() + mnist_runs())
+
+
+@pytest.fixture(scope="module")
+def board(records, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("board")
-    write_board([RECORDS], out)
+    write_board([records], out)
     return out
 
 
-def test_board_matches_golden_files(board):
-    if os.environ.get("GROKBENCH_UPDATE_GOLDEN"):
-        GOLDEN.mkdir(exist_ok=True)
-        for name in TEXT_OUTPUTS:
-            (GOLDEN / name).write_bytes((board / name).read_bytes())
-    for name in TEXT_OUTPUTS:
-        assert (board / name).read_bytes() == (GOLDEN / name).read_bytes(), f"{name} differs from golden"
+def rows_by(rows: list[dict], key: str) -> dict[str, dict]:
+    return {r[key]: r for r in rows}
 
 
-def test_same_records_give_byte_identical_files(board, tmp_path):
-    write_board([RECORDS], tmp_path)
+def test_kaplan_meier_median_matches_hand_computation():
+    # 100, 200, 300 reached, 250 censored: S(100) = 3/4, S(200) = 3/4 * 2/3 = 1/2 -> median 200
+    assert km_median([100, 200, 300, 250], [True, True, True, False]) == 200
+    # 100, 300, 400 reached, 150 censored: S(100) = 3/4; at 300 two at risk: 3/4 * 1/2 = 3/8 -> 300
+    assert km_median([100, 150, 300, 400], [True, False, True, True]) == 300
+    # one of three reached, the others censored later: S stays at 2/3, no median
+    assert km_median([100, 250, 300], [True, False, False]) is None
+    assert km_median([], []) is None
+
+
+def test_speedup_interval_only_with_five_runs_per_arm_and_seeded():
+    def arm(steps):
+        return pd.DataFrame({"profile.generalized_step": steps, "profile.last_step": [5000] * len(steps)})
+
+    base, fast = arm([1000, 1200, 900, 1100, 1500]), arm([400, 500, 450, None, 600])
+    assert speedup_interval(base.iloc[:4], fast) is None
+    low, high = speedup_interval(base, fast)
+    assert (low, high) == speedup_interval(base, fast) and low <= 1100 / 475 <= high
+
+
+def test_control_found_by_declaration_not_by_name(records):
+    runs = load_runs([records])
+    rows = rows_by(universality_rows(runs), "domain")
+    assert rows["modular"]["recipe"] == "tiny" and rows["modular"]["control"] == "tiny_fast"
+    assert rows["mnist"]["control"] == "plain_init"
+    roles = runs.groupby("recipe")["role"].first()
+    assert roles["tiny_control"] == "main" and roles["tiny_fast"] == "control"
+
+
+def test_recipe_ending_in_control_without_meta_is_no_control(tmp_path):
+    runs = [make_record("solo", s, scripted_curve()) for s in range(2)]
+    runs += [make_record("solo_control", 0, scripted_curve(generalize_at=600))]
+    row = universality_rows(load_runs([write_runs(tmp_path, runs)]))[0]
+    assert row["recipe"] == "solo" and row["control"] == "—"  # more runs; no declared control
+    assert "control ✗ (none declared)" in row["preset sanity"]
+
+
+def test_reference_from_control_recomputes_progress(records):
+    runs = load_runs([records])
+    main_runs = runs[runs["recipe"] == "big_init"]
+    written = [json.loads(p.read_text())["profile"] for p in sorted(records.glob("big_init/*/record.json"))]
+    assert {p["verdict"] for p in written} == {"memorized"}  # G 0.78 against the perfect score
+    assert set(main_runs["profile.verdict"]) == {"grokked"}  # G 1 against the control's 0.8
+    assert main_runs["profile.reference"].tolist() == pytest.approx([0.8] * 3)
+    assert set(runs[runs["recipe"] == "plain_init"]["profile.verdict"]) == {"generalized"}
+    assert all("from control plain_init (3 runs)" in n for n in main_runs["reference_note"])
+    assert set(runs[runs["recipe"] == "tiny"]["reference_note"].dropna()) == set()  # exact: untouched
+    row = rows_by(universality_rows(runs), "domain")["mnist"]
+    assert row["grok rate"] == "3/3" and row["preset sanity"] == "control ✓ · memorizes ✓ · reference ✓"
+
+
+def test_control_at_chance_leaves_profiles_and_flags_unreachable(tmp_path):
+    runs = load_runs([write_runs(tmp_path, mnist_runs(control_final=0.1))])
+    main_runs = runs[runs["recipe"] == "big_init"]
+    assert set(main_runs["profile.verdict"]) == {"memorized"} and set(main_runs["profile.reference"]) == {1.0}
+    assert all(n.startswith("reference unreachable") for n in main_runs["reference_note"])
+    assert "reference ✗ (control at chance)" in universality_rows(runs)[0]["preset sanity"]
+
+
+def test_universality_and_per_domain_tables(board):
+    text = (board / "README.md").read_text()
+    assert "## The grokking profile" in text and "Kaplan–Meier" in text
+    universality = text.split("## Universality")[1].split("## Per domain")[0]
+    row = next(line for line in universality.splitlines() if line.startswith("| modular"))
+    assert "| tiny " in row and "| tiny_fast " in row and "| 2/3 " in row
+    assert "control ✓ · memorizes ✓ · reference ✓" in row
+    assert "CI" not in universality and "n=2" in row  # G_mem etc. over the runs that have them
+    modular = text.split("### modular")[1].split("### mnist")[0]
+    assert "| grokked 2, memorized 1 " in modular and "| failed 1 " in modular
+    assert "![mnist: held-out progress](figures/mnist.png)" in text
+
+
+def test_methods_pair_with_declared_or_own_recipe_baseline(board):
+    methods = (board / "README.md").read_text().split("## Methods")[1]
+    grid = methods.split("### Method × task")[1].split("### Every method")[0]
+    header = next(line for line in grid.splitlines() if line.startswith("| method"))
+    assert "modular · tiny " in header and "modular · paper_baseline" in header
+    cells = next(line for line in grid.splitlines() if line.startswith("| grokfast_ema"))
+    assert "G=0.9 3/3" in cells and "broke 1/2" in cells  # one paper_ema run diverged, no baseline run did
+    assert "no speedup: the baseline's median never reached G=0.9" not in cells.split("|")[2]
+
+
+def test_leaderboard_csv_one_row_per_configuration(board, records):
+    table = pd.read_csv(board / "leaderboard.csv")
+    assert not table.duplicated(["task", "task_version", "recipe", "model", "method"]).any()
+    assert table["runs"].sum() == len(list(records.rglob("record.json")))
+    row = table.set_index(["recipe", "method"]).loc[("tiny", "baseline")]
+    assert (row["grokked"], row["reached_g90"], row["paired_recipe"]) == (2, 2, "tiny_fast")
+    assert row["speed_group"] == "cpu, 1 thread" and row["steps_per_second_median"] == 100
+
+
+def test_speed_is_not_pooled_across_thread_counts(tmp_path):
+    runs = [make_record("tiny", s, scripted_curve(), threads=1 + 3 * s, steps_per_second=100 + 100 * s)
+            for s in range(2)]
+    write_board([write_runs(tmp_path / "records", runs)], tmp_path / "out")
+    row = pd.read_csv(tmp_path / "out" / "leaderboard.csv").iloc[0]
+    assert row["speed_group"] == "cpu, 1 thread | cpu, 4 threads" and pd.isna(row["steps_per_second_median"])
+    text = (tmp_path / "out" / "README.md").read_text()
+    assert "cpu, 1 thread: 60 s, 100 steps/s; cpu, 4 threads: 30 s, 200 steps/s" in text
+
+
+def test_same_records_give_byte_identical_files(board, records, tmp_path):
+    write_board([records], tmp_path)
     written = sorted(p.relative_to(board) for p in board.rglob("*") if p.is_file())
-    assert Path("figures/modular.png") in written
+    assert {Path("figures/modular.png"), Path("figures/mnist.png")} <= set(written)
     for name in written:
         assert (tmp_path / name).read_bytes() == (board / name).read_bytes(), name
 
 
-def test_failed_and_diverged_records_are_counted_and_shown(board):
-    table = pd.read_csv(board / "leaderboard.csv")
-    by_recipe = table.set_index("recipe")
-    assert by_recipe.loc["tiny_division", ["runs", "failed"]].tolist() == [1, 1]
-    assert by_recipe.loc["tiny_modular_diverged", ["runs", "diverged"]].tolist() == [1, 1]
-    assert table["runs"].sum() == len(list(RECORDS.rglob("record.json")))
-    text = (board / "README.md").read_text()
-    assert "2 failed or diverged" in text
-    failures = text.split("## Failed and diverged runs")[1]
-    assert "tiny_division" in failures and "is not prime" in failures
-    assert "tiny_modular_diverged" in failures and "| diverged |" in failures
+@pytest.mark.parametrize("change", [{"commit": "f" * 40}, {"dirty": True}, {"commit": None}])
+def test_board_refuses_mixed_provenance_unless_allowed(tmp_path, capsys, change):
+    runs = [make_record("tiny", 0, scripted_curve()), make_record("tiny", 1, scripted_curve(), **change)]
+    records = write_runs(tmp_path / "records", runs)
+    assert main(["board", str(records), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "allowed: records from one clean commit, or --allow-mixed" in error
+    assert main(["board", str(records), "--out", str(tmp_path / "out"), "--allow-mixed"]) == 0
+    assert "Provenance (built with --allow-mixed: " in (tmp_path / "out" / "README.md").read_text()
 
 
-def test_universality_methods_and_provenance(board):
-    text = (board / "README.md").read_text()
-    universality = text.split("## Universality")[1].split("## Per task")[0]
-    row = next(line for line in universality.splitlines() if line.startswith("| modular"))
-    assert "| tiny_modular " in row and "| 2/3 " in row  # two of three seeds grokked
-    assert row.rstrip(" |").endswith("0/1")  # the control run did not grok
-    assert "Provenance — commits:" in universality and "torch" in universality
-    methods = text.split("## Methods")[1]
-    assert "| grokfast_ema " in methods and "| tiny_modular " in methods  # matched by recipe family
-    grid = methods.split("### Method × task")[1].split("### Every method run")[0]
-    header = next(line for line in grid.splitlines() if line.startswith("| method"))
-    assert "modular · tiny_modular" in header  # one column per domain and baseline recipe
-    assert any(line.startswith("| grokfast_ema ") for line in grid.splitlines())
+def test_old_schema_record_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "old" / "seed0" / "record.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"schema_version": 1, "recipe": "old", "delay_ratio": 2.0}))
+    with pytest.raises(GrokbenchError, match=f"{path} is a schema-1 record"):
+        load_runs([tmp_path])
 
 
-def test_method_grid_cells_show_grokked_speedup_and_breakage():
-    rows = [{"domain": "mnist", "baseline recipe": "quick_mnist", "method": "orthograd", "grokked": "0/1",
-             "generalized": "0/1", "speedup ↑ [95% CI]": "—",
-             "note": "broke training in 1/1 (failed, diverged or unfit; baseline 0/3)"},
-            {"domain": "modular", "baseline recipe": "default", "method": "orthograd", "grokked": "2/3",
-             "generalized": "3/3", "speedup ↑ [95% CI]": "1.5 [1.2, 1.9]", "note": "—"}]
-    assert method_grid(rows) == [{
-        "method": "orthograd", "mnist · quick_mnist": "grokked 0/1, generalized 0/1, no speedup, broke 1/1",
-        "modular · default": "grokked 2/3, generalized 3/3, 1.5x [1.2, 1.9]"}]
-
-
-def test_readme_table_replaced_between_markers_only(tmp_path):
+def test_readme_table_replaced_between_markers_only(records, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# Title\n\nintro\n\n{MARK_START}\nold table\n{MARK_END}\n\nrest\n")
-    assert main(["board", str(RECORDS), "--out", str(tmp_path / "out"), "--readme", str(readme)]) == 0
+    assert main(["board", str(records), "--out", str(tmp_path / "out"), "--readme", str(readme)]) == 0
     text = readme.read_text()
     assert text.startswith("# Title\n\nintro\n\n" + MARK_START) and text.endswith(MARK_END + "\n\nrest\n")
-    assert "old table" not in text and "| tiny_modular " in text
+    assert "old table" not in text and "| tiny " in text and f"commits: {COMMIT[:12]} (" in text
 
 
-def test_readme_without_markers_is_an_error(tmp_path):
+def test_readme_without_markers_is_an_error(records, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("no markers\n")
     with pytest.raises(GrokbenchError, match="markers"):
-        write_board([RECORDS], tmp_path / "out", readme)
+        write_board([records], tmp_path / "out", readme)
 
 
 def test_no_records_is_a_one_line_error(tmp_path, capsys):
     assert main(["board", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert "no run records" in capsys.readouterr().err
-
-
-def test_bootstrap_interval_is_seeded_and_contains_the_median():
-    values = [10.0, 12.0, 30.0, 11.0]
-    low, high = bootstrap_ci(values)
-    assert (low, high) == bootstrap_ci(values)
-    assert low <= 11.5 <= high and 10.0 <= low and high <= 30.0
-    assert bootstrap_ci([None, 5.0]) == (5.0, 5.0)

@@ -1,4 +1,5 @@
-"""Every experiment file composes, names itself, and points at importable classes."""
+"""Every experiment file composes, names itself, points at importable classes and declares
+its role (domain, main | control | method, its control or baseline)."""
 
 from pathlib import Path
 
@@ -35,3 +36,42 @@ def test_every_group_option_composes(group):
     for option in options(group):
         cfg = compose_config([f"{group}={option}"])
         assert cfg[group] is not None
+
+
+DOMAINS = ("modular", "s5", "mnist", "cifar10", "imdb", "qm9")
+ROLES = ("main", "control", "method")
+
+
+@pytest.fixture(scope="module")
+def metas():
+    """Each experiment's composed `meta` and the name of the task class it builds."""
+    composed = {e: compose_config([f"experiment={e}"]) for e in EXPERIMENTS}
+    return {e: (OmegaConf.to_container(cfg.meta), get_object(cfg.task._target_).name)
+            for e, cfg in composed.items()}
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_experiment_declares_its_role(metas, experiment):
+    meta, task = metas[experiment]
+    assert set(meta) == {"domain", "role", "control", "baseline"}
+    assert meta["domain"] in DOMAINS and meta["domain"] == task, f"{experiment} runs task {task}"
+    assert meta["role"] in ROLES
+    if meta["control"] is not None:
+        assert meta["role"] == "main", "only a main recipe names a control"
+        control, _ = metas[meta["control"]]  # KeyError: the control is not an experiment
+        assert control["role"] == "control" and control["domain"] == meta["domain"]
+    assert (meta["baseline"] is not None) == (meta["role"] == "method"), "a method recipe names its baseline"
+    if meta["baseline"] is not None:
+        baseline, _ = metas[meta["baseline"]]
+        assert baseline["role"] == "main" and baseline["domain"] == meta["domain"]
+
+
+def test_every_control_is_declared_by_a_main(metas):
+    """Inherited meta is easy to get wrong: each control belongs to one main, and a main
+    whose `<name>_control` file exists declares it."""
+    controls = {e for e, (meta, _) in metas.items() if meta["role"] == "control"}
+    declared = [meta["control"] for meta, _ in metas.values() if meta["control"] is not None]
+    assert sorted(declared) == sorted(controls)
+    for experiment, (meta, _) in metas.items():
+        if meta["role"] == "main" and f"{experiment}_control" in metas:
+            assert meta["control"] == f"{experiment}_control"

@@ -10,7 +10,8 @@ from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 
-from grokbench.adversarial import AdversarialEvaluation, pgd_attack
+from grokbench.callbacks.adversarial import AdversarialEvaluation, pgd_attack
+from grokbench.callbacks.profile import VERDICTS
 from grokbench.errors import GrokbenchError
 from grokbench.run import train
 from models.cnn import CNN
@@ -190,3 +191,21 @@ def test_tiny_mnist_run_completes(run_config, mnist_dir):
     assert record["status"] == "completed", record["error"]
     assert record["task_params"]["n_train"] == 40 and record["num_parameters"] == 784 * 200 + 200 + 200 * 200 + 200 + 2010
     assert np.isfinite(record["final"]["val/loss"])
+
+
+def test_a_preset_on_another_data_set_of_the_same_schema_needs_no_new_thresholds(run_config, tmp_path):
+    """The MNIST preset on two generated image sets with the MNIST schema: both get a verdict
+    from the same profile settings (chance 1/10, levels as fractions of the range)."""
+    settings = []
+    for name, size in (("first", 28), ("second", 28)):
+        root = tmp_path / name
+        root.mkdir()
+        write_split(root / "train.parquet", "image", per_class=4 if name == "first" else 7, mode="L", size=size)
+        write_split(root / "test.parquet", "image", per_class=2, mode="L", size=size)
+        cfg = run_config(["experiment=quick_mnist", f"task.source={root}", "task.n_train=40",
+                          "trainer.max_steps=30", "eval.every=10", "eval.log_spaced=false"])
+        record = train(cfg)
+        assert record["status"] == "completed", record["error"]
+        assert record["verdict"] in VERDICTS
+        settings.append(record["detector"]["settings"])
+    assert settings[0] == settings[1] and settings[0]["chance"] == pytest.approx(0.1)

@@ -191,7 +191,8 @@ def test_every_method_runs_on_other_domains_and_changes_training(run_config, oth
 def test_stablemax_method_overrides_the_experiment_loss():
     cfg = compose_config(["experiment=quick_mnist", "method=stablemax"])
     assert cfg.module.loss == "mse" and cfg.method.loss == "stablemax"
-    module = run.build_module(cfg, SimpleNamespace(kind="classification", num_outputs=10), nn.Linear(4, 10))
+    module = run.build_module(cfg, SimpleNamespace(kind="classification", num_outputs=10,
+                                                       eval_splits=("train_eval", "val")), nn.Linear(4, 10))
     assert module.loss_fn is stablemax_cross_entropy
 
 

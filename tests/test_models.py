@@ -1,9 +1,11 @@
-"""Model forward/backward shapes and the initialization scale."""
+"""Model forward/backward shapes, the initialization scale, GrokModule's evaluation sets."""
+
+import functools
 
 import pytest
 import torch
 
-from grokbench.module import scale_initialization, weight_norm
+from grokbench.module import GrokModule, scale_initialization, weight_norm
 from models.mlp import MLP, TokenMLP
 from models.transformer import Transformer
 
@@ -80,3 +82,15 @@ def test_last_position_shortcut_gives_the_full_computation():
         h = block(h)  # every position, causal attention throughout
     full = model.unembed(model.final_norm(h[:, -1]))
     assert torch.allclose(model(TOKENS), full, atol=1e-6)
+
+
+def test_module_keeps_metrics_for_each_declared_eval_split_in_dataloader_order():
+    model = TokenMLP(vocab_size=13, seq_len=4, num_outputs=11, width=16, depth=1)
+    optimizer = functools.partial(torch.optim.SGD, lr=0.1)
+    assert tuple(GrokModule(model, "classification", 11, optimizer).eval_metrics) == ("train_eval", "val")
+    module = GrokModule(model, "classification", 11, optimizer, eval_splits=("train_eval", "val", "val_novel"))
+    assert tuple(module.eval_metrics) == tuple(module.eval_losses) == ("train_eval", "val", "val_novel")
+    targets = model(TOKENS).argmax(-1)  # the model's own answers: accuracy 1 on this set
+    module.validation_step((TOKENS, targets), 0, dataloader_idx=2)
+    assert float(module.eval_metrics["val_novel"].compute()["acc"]) == 1.0
+    assert module.eval_losses["val"].update_count == 0  # nothing went to the other sets

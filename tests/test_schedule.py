@@ -2,7 +2,7 @@
 
 import itertools
 
-from grokbench.schedule import evaluation_interval
+from grokbench.callbacks.schedule import evaluation_interval
 
 
 def evaluation_steps(every: int, max_steps: int, log_spaced: bool = True) -> list[int]:

@@ -1,16 +1,22 @@
 """Suites compose from real experiment configs; a killed run resumes to the same detector steps."""
 
+import inspect
 import os
+import subprocess
 
 import lightning as L
 import pytest
 import torch
 from conftest import compose_config
+from hydra.utils import get_class
+from omegaconf import OmegaConf
 
 from grokbench import run
 from grokbench.cli import CONF_DIR, options
 from grokbench.data import ShuffledBatches
+from grokbench.record import RECORD_NAME, read_record
 from grokbench.suite import default_threads, expected_runs, load_suite, sweep_commands
+from tasks.base import GrokTask
 
 SUITES = options("suite")
 
@@ -30,14 +36,54 @@ def test_every_suite_experiment_composes_and_records_under_its_own_name(name):
                 assert cfg.method.name == method
 
 
-def test_ci_suite_runs_every_quick_preset_and_its_control_and_three_algorithmic_seeds():
+def test_ci_suite_runs_every_quick_preset_and_its_control_with_five_seeds():
     suite = load_suite("ci")
     runs = expected_runs(suite, None)
     recipes = {recipe for recipe, _ in runs}
     presets = {r for r in options("experiment") if r.startswith("quick_") and not r.endswith("_control")}
     assert presets <= recipes  # every CPU quick preset runs ...
     assert all(f"{r}_control" in recipes for r in presets if f"{r}_control" in options("experiment"))
-    assert {seed for recipe, seed in runs if recipe == "default"} >= {0, 1, 2}
+    assert all({seed for r, seed in runs if r == recipe} >= set(range(5)) for recipe in recipes)
+
+
+@pytest.mark.parametrize("name", SUITES)
+def test_every_suite_varies_the_split_with_the_seed_over_five_seeds(name):
+    suite = load_suite(name)
+    for sweep, command in zip(suite.sweeps.values(), sweep_commands(suite, "out", None, [])):
+        assert len(set(sweep.seeds)) >= 5, "the board's statistics need at least 5 seeds"
+        seeds = next(c for c in command if c.startswith("seed="))
+        assert len(seeds.split("=", 1)[1].split(",")) == len(sweep.seeds)
+        assert "task.split_seed=${seed}" in command
+
+
+def test_a_sweep_may_fix_the_split_and_the_command_line_wins():
+    suite = OmegaConf.create({"sweeps": {"varied": {"experiments": ["default"], "seeds": [0, 1]},
+                                         "fixed": {"experiments": ["default"], "seeds": [0, 1], "fixed_split": True}}})
+    varied, fixed = sweep_commands(suite, "out", None, ["task.split_seed=7"])
+    assert "task.split_seed=${seed}" in varied and "task.split_seed=${seed}" not in fixed
+    assert varied.index("task.split_seed=${seed}") < varied.index("task.split_seed=7")  # the user's comes last
+    assert compose_config(["seed=3", "task.split_seed=${seed}", "task.split_seed=7"]).task.split_seed == 7
+
+
+@pytest.mark.parametrize("task", options("task"))
+def test_every_task_takes_the_seed_as_its_split_seed(task):
+    """The suites' `task.split_seed=${seed}` must reach every domain's subset draw."""
+    cfg = compose_config([f"task={task}", "seed=3", "task.split_seed=${seed}"])
+    assert cfg.task.split_seed == 3
+    assert "split_seed" in inspect.signature(GrokTask.__init__).parameters
+    assert issubclass(get_class(cfg.task._target_), GrokTask)  # so its __init__ passes split_seed on
+
+
+def test_tiny_two_seed_suite_gives_records_with_different_splits(tmp_path):
+    suite = OmegaConf.create({"overrides": ["progress_bar=false"],
+                              "sweeps": {"tiny": {"experiments": ["default"], "seeds": [0, 1]}}})
+    tiny = ["task.p=7", "model=token_mlp", "trainer.max_steps=10", "eval.every=5", "threads=1"]
+    (command,) = sweep_commands(suite, str(tmp_path / "records"), None, tiny)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = [read_record(tmp_path / "records" / "default" / f"seed{s}" / RECORD_NAME) for s in (0, 1)]
+    assert [r["status"] for r in records] == ["completed", "completed"], [r["error"] for r in records]
+    assert [(r["seed"], r["split_seed"], r["task_params"]["split_seed"]) for r in records] == [(0, 0, 0), (1, 1, 1)]
 
 
 def test_sweep_command_is_a_hydra_multirun_into_recipe_seed_dirs():

@@ -1,0 +1,118 @@
+"""Run records -> one pandas row per run: the only thing the rest of the board reads.
+
+Only schema-2 records are accepted: older ones carry a delay ratio instead of the grokking
+profile, and mixing the two would put different quantities in one column.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from grokbench.callbacks.profile import Profile
+from grokbench.errors import require
+from grokbench.record import SCHEMA_VERSION, find_records, read_record
+
+DOMAIN_ORDER = ("modular", "s5", "mnist", "cifar10", "imdb", "qm9")
+CONFIG_KEYS = ["task", "task_version", "recipe", "model", "method"]
+BASELINE = "baseline"
+PROFILE_FIELDS = tuple(f.name for f in fields(Profile))
+PROFILE_COLUMNS = tuple(f"profile.{name}" for name in PROFILE_FIELDS)
+
+
+def number(value: Any) -> float | None:
+    """A finite-or-not float, or None; records write non-finite floats as strings ("nan")."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(result) else result
+
+
+def present(value: Any) -> bool:
+    """Not None and not a pandas missing value (pandas turns None into NaN in numeric columns)."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _as_float(value: Any) -> Any:
+    try:
+        return float(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
+
+
+def clean_curve(curve: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The curve with "nan"/"inf" strings read back as floats, so the profile can be recomputed."""
+    return [{k: _as_float(v) for k, v in row.items()} for row in curve or []]
+
+
+def check_schema(path: Path, record: dict[str, Any]) -> None:
+    version = record.get("schema_version", 1)
+    require(isinstance(version, int) and version >= SCHEMA_VERSION and isinstance(record.get("profile"), dict),
+            f"{path} is a schema-{version} record without a grokking profile; allowed: schema "
+            f"{SCHEMA_VERSION} records (rerun it with this grokbench)")
+
+
+def role_of(meta: dict[str, Any], method: str) -> str:
+    """A run with a method is a method run whatever its recipe declares (the methods suite runs
+    `experiment=R method=M`); otherwise the declared role, `main` when none (conf/config.yaml)."""
+    return "method" if method != BASELINE else str(meta.get("role") or "main")
+
+
+def record_row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
+    settings = dict((record.get("detector") or {}).get("settings") or {})
+    meta, profile = record.get("meta") or {}, record.get("profile") or {}
+    hardware, versions = record.get("hardware") or {}, record.get("versions") or {}
+    method, task = record.get("method") or "?", record.get("task") or "?"
+    val_metric = settings.get("val_metric")
+    return {
+        "path": str(path), "task": task, "task_version": str(record.get("task_version") or "?"),
+        "recipe": record.get("recipe") or "?", "model": record.get("model") or "?", "method": method,
+        "seed": record.get("seed"), "split_seed": record.get("split_seed"),
+        "status": record.get("status") or "?", "error": record.get("error"),
+        "domain": meta.get("domain") or task, "role": role_of(meta, method),
+        "control": meta.get("control"), "baseline": meta.get("baseline"),
+        **{column: profile.get(name) for column, name in zip(PROFILE_COLUMNS, PROFILE_FIELDS)},
+        "settings": settings, "reference_source": (record.get("detector") or {}).get("reference_source"),
+        "reference_note": None, "train_metric": settings.get("train_metric"), "val_metric": val_metric,
+        "final_val": number((record.get("final") or {}).get(val_metric)) if val_metric else None,
+        "steps": number(record.get("steps")), "wall_seconds": number(record.get("wall_seconds")),
+        "steps_per_second": number(record.get("steps_per_second")),
+        "git_commit": record.get("git_commit"), "git_dirty": record.get("git_dirty"),
+        "torch_version": versions.get("torch"), "torch_threads": hardware.get("torch_threads"),
+        "accelerator": hardware.get("accelerator"), "date": str(record.get("started_at") or "unknown")[:10],
+        "versions": versions, "hardware": hardware, "curve": clean_curve(record.get("curve")),
+    }
+
+
+def _order(row: dict[str, Any]) -> tuple:
+    domain = row["domain"]
+    rank = DOMAIN_ORDER.index(domain) if domain in DOMAIN_ORDER else len(DOMAIN_ORDER)
+    seed = row["seed"] if isinstance(row["seed"], int) else -1
+    return (rank, domain, *(str(row[k]) for k in CONFIG_KEYS), seed, row["path"])
+
+
+def runs_frame(records: list[tuple[Path, dict[str, Any]]]) -> pd.DataFrame:
+    """One row per run in board order: domains (DOMAIN_ORDER first), configuration, seed."""
+    rows = sorted((record_row(path, record) for path, record in records), key=_order)
+    columns = list(record_row(Path(), {}).keys())
+    # object columns keep None as None and accept a recomputed profile of any type
+    return pd.DataFrame(rows, columns=columns).astype(
+        {"seed": object, "git_dirty": object, "reference_note": object, **dict.fromkeys(PROFILE_COLUMNS, object)})
+
+
+def load_records(run_dirs: list[str | Path]) -> list[tuple[Path, dict[str, Any]]]:
+    """(path, record) of every record under the directories; old-schema records are refused."""
+    paths = find_records(*run_dirs)
+    require(bool(paths), f"no run records (record.json) under {', '.join(map(str, run_dirs))}; "
+                         "allowed: directories holding run directories")
+    records = [(path, read_record(path)) for path in paths]
+    for path, record in records:
+        check_schema(path, record)
+    return records

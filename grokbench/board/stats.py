@@ -1,0 +1,132 @@
+"""Statistics across the seeds of one configuration, computed by scipy where they are not
+plain counts.
+
+- grok rate: k/n, grokked runs over all runs (failed and diverged ones included in n);
+- steps to G = 0.9: the Kaplan-Meier median (scipy.stats.ecdf on scipy.stats.CensoredData),
+  so a run that never got there (censored, memorized, unfit, diverged, ...) still counts as
+  "not before its last step" instead of being dropped or counted as its budget;
+- medians of per-run quantities (G at memorization, plateau, ...) over the runs that have them,
+  always shown with n and the range [min, max]: with a handful of seeds that is what is known,
+  and a "95% CI" of 3 values would claim more;
+- a bootstrap interval (scipy.stats.bootstrap, fixed seed) only for the method speedup, and
+  only with at least MIN_RUNS_FOR_INTERVAL runs in each arm.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from grokbench.board.frame import number
+
+MIN_RUNS_FOR_INTERVAL = 5
+BOOTSTRAP_RESAMPLES = 999
+BOOTSTRAP_SEED = 0
+GENERALIZED_VERDICTS = ("grokked", "generalized")
+
+
+def values_of(column) -> list[float]:
+    """The finite numbers of a column (None, NaN and strings dropped)."""
+    return [v for v in (number(x) for x in column) if v is not None and math.isfinite(v)]
+
+
+def grok_rate(group: pd.DataFrame) -> tuple[int, int]:
+    """(grokked runs, all runs)."""
+    return int((group["profile.verdict"] == "grokked").sum()), len(group)
+
+
+def count_reached(group: pd.DataFrame) -> int:
+    """Runs that sustained G = 0.9."""
+    return len(values_of(group["profile.generalized_step"]))
+
+
+def km_median(times, observed) -> float | None:
+    """Kaplan-Meier median: the smallest time t with S(t) <= 0.5, S computed by scipy
+    (`scipy.stats.ecdf` of `CensoredData`); None when S never drops to 0.5 (fewer than half of
+    the runs reached the event by the last censoring time) or there are no times at all.
+    `observed[i]` False means run i was right-censored at times[i]."""
+    times, observed = np.asarray(times, dtype=float), np.asarray(observed, dtype=bool)
+    if not times.size or not observed.any():
+        return None
+    data = stats.CensoredData(uncensored=times[observed], right=times[~observed])
+    sf = stats.ecdf(data).sf
+    below = np.flatnonzero(sf.probabilities <= 0.5 + 1e-12)  # products of fractions: allow rounding
+    return float(sf.quantiles[below[0]]) if below.size else None
+
+
+def time_to_generalize(group: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(times, observed): the sustained G = 0.9 step, or the last step as a censoring time.
+    Runs with neither (failed before their first evaluation) carry no time and are left out."""
+    times, observed = [], []
+    for reached, last in zip(group["profile.generalized_step"], group["profile.last_step"]):
+        step, last = number(reached), number(last)
+        if step is not None:
+            times.append(step), observed.append(True)
+        elif last is not None and last > 0:
+            times.append(last), observed.append(False)
+    return np.array(times, dtype=float), np.array(observed, dtype=bool)
+
+
+def km_median_steps(group: pd.DataFrame) -> float | None:
+    """Kaplan-Meier median of the steps to G = 0.9 over a group of runs."""
+    return km_median(*time_to_generalize(group))
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Median, range and count of a per-run quantity."""
+
+    median: float
+    low: float
+    high: float
+    n: int
+
+
+def spread(column) -> Spread | None:
+    values = values_of(column)
+    if not values:
+        return None
+    return Spread(float(np.median(values)), min(values), max(values), len(values))
+
+
+def majority(count: int, total: int) -> bool:
+    return total > 0 and count * 2 > total
+
+
+def _encoded(group: pd.DataFrame) -> np.ndarray:
+    """Times to G = 0.9 as one array for resampling: censored times negative."""
+    times, observed = time_to_generalize(group)
+    return np.where(observed, times, -times)
+
+
+def _median_or_bound(sample: np.ndarray) -> float:
+    """KM median of an encoded resample; where it is undefined (fewer than half reached G = 0.9)
+    the largest time, a lower bound of it, so every resample has a finite ratio."""
+    value = km_median(np.abs(sample), sample > 0)
+    return float(np.abs(sample).max()) if value is None else value
+
+
+def speedup(baseline: pd.DataFrame, method: pd.DataFrame) -> float | None:
+    """KM median steps of the baseline over those of the method (> 1: the method is faster)."""
+    b, m = km_median_steps(baseline), km_median_steps(method)
+    return b / m if b and m else None
+
+
+def speedup_interval(baseline: pd.DataFrame, method: pd.DataFrame) -> tuple[float, float] | None:
+    """95% percentile bootstrap interval of the speedup (scipy.stats.bootstrap, seeded), resampling
+    the runs of both arms; None with fewer than MIN_RUNS_FOR_INTERVAL runs in an arm or without
+    a speedup (see `_median_or_bound` for resamples whose median is undefined)."""
+    b, m = _encoded(baseline), _encoded(method)
+    if min(b.size, m.size) < MIN_RUNS_FOR_INTERVAL or speedup(baseline, method) is None:
+        return None
+    def ratio(b_sample, m_sample):
+        return _median_or_bound(b_sample) / _median_or_bound(m_sample)
+
+    result = stats.bootstrap((b, m), ratio, vectorized=False, paired=False, method="percentile",
+                             n_resamples=BOOTSTRAP_RESAMPLES, rng=np.random.default_rng(BOOTSTRAP_SEED))
+    low, high = result.confidence_interval
+    return float(low), float(high)

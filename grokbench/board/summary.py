@@ -1,0 +1,66 @@
+"""The numbers of one configuration across its runs (the tables, the CSV and `compare` read
+these), and the speed groups runs are never pooled across."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+
+from grokbench.board.frame import present
+from grokbench.board.pairing import declared
+from grokbench.board.stats import Spread, count_reached, grok_rate, km_median_steps, spread
+
+BROKEN_OUTCOMES = ("failed", "diverged", "unfit")
+
+
+def outcome(status: str, verdict: Any) -> str:
+    """A run's verdict; `failed` for a failed run (its profile, if any, stopped with the error)."""
+    return "failed" if status == "failed" or not present(verdict) else str(verdict)
+
+
+def outcomes(group: pd.DataFrame) -> Counter:
+    return Counter(outcome(s, v) for s, v in zip(group["status"], group["profile.verdict"]))
+
+
+def speed_group(accelerator: Any, threads: Any) -> str:
+    """Runs on other hardware or with other torch thread counts are timed apart."""
+    where = accelerator if present(accelerator) else "?"
+    count = int(threads) if present(threads) else "?"
+    return f"{where}, {count} thread{'' if count == 1 else 's'}"
+
+
+def speeds(group: pd.DataFrame) -> dict[str, dict[str, Spread | None]]:
+    """Speed group -> wall seconds and steps per second across its runs."""
+    labels = [speed_group(a, t) for a, t in zip(group["accelerator"], group["torch_threads"])]
+    out = {}
+    for label in sorted(set(labels)):
+        runs = group[[lab == label for lab in labels]]
+        out[label] = {"wall_seconds": spread(runs["wall_seconds"]),
+                      "steps_per_second": spread(runs["steps_per_second"])}
+    return out
+
+
+def summarize(group: pd.DataFrame) -> dict[str, Any]:
+    """Counts, profile statistics and speeds of one configuration's runs."""
+    grokked, runs = grok_rate(group)
+    counts = outcomes(group)
+    statuses = Counter(group["status"])
+    return {
+        "seeds": sorted(int(s) for s in group["seed"] if present(s)), "runs": runs,
+        "completed": statuses.get("completed", 0), "failed": statuses.get("failed", 0),
+        "diverged": statuses.get("diverged", 0), "outcomes": counts, "grokked": grokked,
+        "reached": count_reached(group), "broken": sum(counts.get(o, 0) for o in BROKEN_OUTCOMES),
+        "memorized": sum(present(v) for v in group["profile.memorized_step"]),
+        "generalize_step": km_median_steps(group),
+        "memorize_step": spread(group["profile.memorized_step"]),
+        "progress_at_memorization": spread(group["profile.progress_at_memorization"]),
+        "plateau": spread(group["profile.plateau_decades"]),
+        "transition": spread(group["profile.transition_decades"]),
+        "val_metric": declared(group, "val_metric"), "final_val": spread(group["final_val"]),
+        "reference": spread(group["profile.reference"]),
+        "reference_source": declared(group, "reference_source"),
+        "reference_note": declared(group, "reference_note"),
+        "speeds": speeds(group),
+    }

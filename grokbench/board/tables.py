@@ -1,0 +1,195 @@
+"""The rows of the board's tables, built from the runs frame and the declared pairings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from grokbench.board.formatting import (MISSING, fmt_float, fmt_outcomes, fmt_rate, fmt_ratio, fmt_speeds,
+                                        fmt_spread, fmt_steps)
+from grokbench.board.frame import DOMAIN_ORDER
+from grokbench.board.pairing import baseline_runs, configurations, control_runs
+from grokbench.board.reference import SET_AT_RUN_TIME
+from grokbench.board.stats import GENERALIZED_VERDICTS, majority, speedup, speedup_interval
+from grokbench.board.summary import summarize
+
+OK, BAD = "✓", "✗"
+
+
+def domains(runs: pd.DataFrame) -> list[str]:
+    """Domains in board order: DOMAIN_ORDER first, then the others by name."""
+    found = set(runs["domain"])
+    return [d for d in DOMAIN_ORDER if d in found] + sorted(found - set(DOMAIN_ORDER))
+
+
+def fmt_final(s: dict[str, Any]) -> str:
+    return f"{s['val_metric']} {fmt_spread(s['final_val'], digits=4)}" if s["final_val"] else MISSING
+
+
+def fmt_reference(s: dict[str, Any]) -> str:
+    """The level G is measured against: set from the control (the note says which), or at run time."""
+    if s["reference_note"]:
+        return s["reference_note"]
+    level = fmt_float(s["reference"].median, 4) if s["reference"] else MISSING
+    return f"{level} ({s['reference_source']})" if s["reference_source"] else level
+
+
+# --- universality ----------------------------------------------------------------------------
+def sanity(main: dict[str, Any], control: str | None, control_summary: dict[str, Any] | None) -> str:
+    """Does the preset test what it claims: a control that generalizes, a main recipe that
+    memorizes, a reference the control reaches."""
+    if control is None:
+        checks = [f"control {BAD} (none declared)"]
+    elif control_summary is None:
+        checks = [f"control {BAD} (no runs of {control})"]
+    else:
+        done = sum(control_summary["outcomes"].get(v, 0) for v in GENERALIZED_VERDICTS)
+        ok = majority(done, control_summary["runs"])
+        checks = [f"control {OK}" if ok else f"control {BAD} ({done}/{control_summary['runs']} generalized)"]
+    memorized = main["memorized"]
+    checks.append(f"memorizes {OK}" if majority(memorized, main["runs"])
+                  else f"memorizes {BAD} ({memorized}/{main['runs']})")
+    note, source = main["reference_note"] or "", main["reference_source"]
+    if note.startswith("reference unreachable"):
+        checks.append(f"reference {BAD} (control at chance)")
+    elif note or source in SET_AT_RUN_TIME:
+        checks.append(f"reference {OK}")
+    else:
+        checks.append(f"reference {BAD} (no control level)")
+    return " · ".join(checks)
+
+
+def pick_main(runs: pd.DataFrame, domain: str) -> tuple[dict, pd.DataFrame] | None:
+    """A domain's main configuration: one with a declared control that has runs first, then
+    the most runs, then the recipe name."""
+    candidates = [(c, g) for c, g in configurations(runs[runs["domain"] == domain], "main")]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda cg: (len(control_runs(runs, cg[1])[1]) == 0, -len(cg[1]),
+                                           cg[0]["recipe"], cg[0]["model"], cg[0]["task_version"]))
+
+
+def universality_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
+    rows = []
+    for domain in domains(runs):
+        picked = pick_main(runs, domain)
+        if picked is None:
+            continue
+        config, group = picked
+        control, controls = control_runs(runs, group)
+        s = summarize(group)
+        c = summarize(controls) if len(controls) else None
+        rows.append({
+            "domain": domain, "recipe": config["recipe"], "model": config["model"], "control": control or MISSING,
+            "grok rate": fmt_rate(s["grokked"], s["runs"]),
+            "G at memorization": fmt_spread(s["progress_at_memorization"]),
+            "plateau (decades)": fmt_spread(s["plateau"]),
+            "transition (decades)": fmt_spread(s["transition"]),
+            "steps to G=0.9 (KM median)": fmt_steps(s["generalize_step"]),
+            "control steps to G=0.9": fmt_steps(c["generalize_step"]) if c else MISSING,
+            "final held-out": fmt_final(s), "control final held-out": fmt_final(c) if c else MISSING,
+            "preset sanity": sanity(s, control, c)})
+    return rows
+
+
+# --- per domain ------------------------------------------------------------------------------
+def paired_with(runs: pd.DataFrame, role: str, group: pd.DataFrame) -> str:
+    if role == "method":
+        return f"baseline {baseline_runs(runs, group)[0]}"
+    control = control_runs(runs, group)[0]
+    return f"control {control}" if control else MISSING
+
+
+def domain_rows(runs: pd.DataFrame, domain: str) -> list[dict[str, str]]:
+    """Every configuration of a domain (main, control and method), with its verdict counts."""
+    rows = []
+    for config, group in configurations(runs[runs["domain"] == domain]):
+        s, role = summarize(group), str(group["role"].iloc[0])
+        rows.append({
+            "recipe": config["recipe"], "model": config["model"], "method": config["method"], "role": role,
+            "paired with": paired_with(runs, role, group), "seeds": ",".join(map(str, s["seeds"])) or MISSING,
+            "verdicts": fmt_outcomes(s["outcomes"]), "grok rate": fmt_rate(s["grokked"], s["runs"]),
+            "reached G=0.9": fmt_rate(s["reached"], s["runs"]),
+            "steps to G=0.9 (KM median)": fmt_steps(s["generalize_step"]),
+            "memorized at": fmt_spread(s["memorize_step"], steps=True),
+            "G at memorization": fmt_spread(s["progress_at_memorization"]),
+            "plateau (decades)": fmt_spread(s["plateau"]), "transition (decades)": fmt_spread(s["transition"]),
+            "final held-out": fmt_final(s), "reference": fmt_reference(s), "speed": fmt_speeds(s["speeds"])})
+    return rows
+
+
+# --- methods ---------------------------------------------------------------------------------
+def method_pairs(runs: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every method configuration with its declared baseline's runs and the speedup between them."""
+    pairs = []
+    for config, group in configurations(runs, "method"):
+        name, base = baseline_runs(runs, group)
+        s, b = summarize(group), summarize(base) if len(base) else None
+        pairs.append({**config, "domain": str(group["domain"].iloc[0]), "baseline": name, "summary": s,
+                      "baseline_summary": b, "speedup": speedup(base, group) if b else None,
+                      "interval": speedup_interval(base, group) if b else None})
+    return pairs
+
+
+def broke(p: dict[str, Any]) -> bool:
+    """More of the method's runs failed, diverged or were unfit than of its baseline's."""
+    s, b = p["summary"], p["baseline_summary"]
+    return s["broken"] > 0 and (b is None or s["broken"] / s["runs"] > b["broken"] / b["runs"])
+
+
+def speedup_text(p: dict[str, Any]) -> str:
+    s, b = p["summary"], p["baseline_summary"]
+    if b is None:
+        return f"no runs of baseline {p['baseline']}"
+    if b["generalize_step"] is None:
+        return "no speedup: the baseline's median never reached G=0.9"
+    if s["generalize_step"] is None:
+        return "no speedup: the method's median never reached G=0.9"
+    return (f"{fmt_ratio(p['speedup'], p['interval'])} ({fmt_steps(s['generalize_step'])} vs "
+            f"{fmt_steps(b['generalize_step'])} steps)")
+
+
+def method_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
+    rows = []
+    for p in pairs:
+        s, b = p["summary"], p["baseline_summary"]
+        rows.append({
+            "domain": p["domain"], "recipe": p["recipe"], "model": p["model"], "method": p["method"],
+            "baseline": p["baseline"], "reached G=0.9": fmt_rate(s["reached"], s["runs"]),
+            "baseline reached G=0.9": fmt_rate(b["reached"], b["runs"]) if b else MISSING,
+            "grok rate": fmt_rate(s["grokked"], s["runs"]),
+            "baseline grok rate": fmt_rate(b["grokked"], b["runs"]) if b else MISSING,
+            "speedup ↑": speedup_text(p),
+            "broke": (f"{s['broken']}/{s['runs']} (baseline {b['broken'] if b else 0}/{b['runs'] if b else 0})"
+                      if broke(p) else MISSING)})
+    return rows
+
+
+def method_grid(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Method x task at a glance: a row per method, a column per domain and baseline recipe."""
+    cells: dict[str, dict[str, list[str]]] = {}
+    for p in pairs:
+        s = p["summary"]
+        cell = f"G=0.9 {fmt_rate(s['reached'], s['runs'])}, {speedup_text(p)}"
+        if broke(p):
+            cell += f", broke {s['broken']}/{s['runs']}"
+        column = f"{p['domain']} · {p['baseline']}"
+        cells.setdefault(p["method"], {}).setdefault(column, []).append(cell)
+    columns = sorted({c for by_column in cells.values() for c in by_column})
+    return [{"method": m, **{c: "; ".join(cells[m].get(c, ["not run"])) for c in columns}}
+            for m in sorted(cells)]
+
+
+# --- failures --------------------------------------------------------------------------------
+def error_line(error: Any, status: str) -> str:
+    if isinstance(error, str) and error:
+        return error.splitlines()[0][:160]
+    return "non-finite loss" if status == "diverged" else MISSING
+
+
+def failure_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
+    bad = runs[runs["status"].isin(["failed", "diverged"])]
+    return [{"domain": r["domain"], "recipe": r["recipe"], "model": r["model"], "method": r["method"],
+             "seed": str(r["seed"]), "status": r["status"], "error": error_line(r["error"], r["status"])}
+            for _, r in bad.iterrows()]
