@@ -11,7 +11,7 @@ from grokbench.errors import GrokbenchError
 
 CHANCE = 0.1  # ten classes
 SETTINGS = ProfileSettings(chance=CHANCE)
-STEPS = [int(round(10 ** (2 + i / 10))) for i in range(31)]  # 100 .. 100,000, ten per decade
+STEPS = [round(10 ** (2 + i / 10)) for i in range(31)]  # 100 .. 100,000, ten per decade
 
 
 def at(progress):
@@ -26,8 +26,8 @@ def history(train, val, steps=STEPS, loss=None):
     return rows
 
 
-def step_curve(switch, before, after, n=len(STEPS)):
-    return [before if i < switch else after for i in range(n)]
+def step_curve(switch, before, after):
+    return [before if i < switch else after for i in range(len(STEPS))]
 
 
 def test_classic_grokking_with_its_numbers():

@@ -29,6 +29,19 @@ def test_benchmark_runs_weekly_and_on_demand_suite_board_compare_artifact_summar
     assert order == sorted(order)
 
 
+def test_benchmark_runs_in_the_environment_of_the_committed_results():
+    """compare refuses other torch versions or thread counts, so the runs must match the records."""
+    workflow = load("benchmark.yml")
+    steps = [s for job in workflow["jobs"].values() for s in job["steps"]]
+    pin = next(s for s in steps if s.get("id") == "torch")
+    assert 'versions"]["torch"]' in pin["run"] and "results/records" in pin["run"]
+    install = next(s["run"] for s in steps if "download.pytorch.org" in s.get("run", ""))
+    assert '"torch==${{ steps.torch.outputs.version }}"' in install
+    assert steps.index(pin) < next(i for i, s in enumerate(steps) if "download.pytorch.org" in s.get("run", ""))
+    suite = next(s["run"] for s in steps if "grokbench suite ci" in s.get("run", ""))
+    assert "threads=1" in suite.split()
+
+
 def test_tests_workflow_runs_pytest_on_every_push():
     workflow = load("tests.yml")
     assert "push" in workflow["on"]

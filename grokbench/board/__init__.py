@@ -18,8 +18,14 @@ import pandas as pd
 from grokbench.board.frame import load_records, runs_frame
 from grokbench.board.provenance import check_provenance
 from grokbench.board.reference import apply_control_references
-from grokbench.board.render import MARK_END, MARK_START, leaderboard_frame, leaderboard_markdown, \
-    universality_markdown, update_readme
+from grokbench.board.render import (
+    MARK_END,
+    MARK_START,
+    leaderboard_frame,
+    leaderboard_markdown,
+    universality_markdown,
+    update_readme,
+)
 from grokbench.errors import GrokbenchError
 
 DEFAULT_RUNS = "results/records"

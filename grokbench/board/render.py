@@ -11,8 +11,15 @@ from grokbench.board.formatting import markdown
 from grokbench.board.pairing import baseline_runs, configurations, control_runs
 from grokbench.board.provenance import provenance
 from grokbench.board.summary import summarize
-from grokbench.board.tables import (domain_rows, domains, failure_rows, method_grid, method_pairs, method_rows,
-                                    universality_rows)
+from grokbench.board.tables import (
+    domain_rows,
+    domains,
+    failure_rows,
+    method_grid,
+    method_pairs,
+    method_rows,
+    universality_rows,
+)
 from grokbench.callbacks.profile import ProfileSettings
 from grokbench.errors import require
 

@@ -6,8 +6,16 @@ from typing import Any
 
 import pandas as pd
 
-from grokbench.board.formatting import (MISSING, fmt_float, fmt_outcomes, fmt_rate, fmt_ratio, fmt_speeds,
-                                        fmt_spread, fmt_steps)
+from grokbench.board.formatting import (
+    MISSING,
+    fmt_float,
+    fmt_outcomes,
+    fmt_rate,
+    fmt_ratio,
+    fmt_speeds,
+    fmt_spread,
+    fmt_steps,
+)
 from grokbench.board.frame import DOMAIN_ORDER
 from grokbench.board.pairing import baseline_runs, configurations, control_runs
 from grokbench.board.reference import SET_AT_RUN_TIME

@@ -200,7 +200,10 @@ def analyze(history: list[dict[str, Any]], s: ProfileSettings) -> Profile:
     p = Profile("unfit", final_progress=_rounded(final), gap_area_decades=_rounded(gap_area(steps, m, g)), **base)
     if mem is None:
         return p
-    step = lambda i: None if i is None else int(steps[i])  # noqa: E731
+
+    def step(i: int | None) -> int | None:
+        return None if i is None else int(steps[i])
+
     p.memorized_step, p.progress_at_memorization = step(mem), _rounded(g[mem])
     p.half_step_first, p.generalized_step_first = step(first_crossing(g, HALF)), step(first_crossing(g, GENERALIZED))
     half, gen = first_run(g, HALF, s.sustain), first_run(g, GENERALIZED, s.sustain)
