@@ -18,7 +18,7 @@ commands:
   ls                list tasks, models, optimizers, methods and experiments
   suite NAME        run a suite of recipes (conf/suite/NAME.yaml) over seeds; suite --help
   board [DIRS]      leaderboard from run records -> results/README.md, leaderboard.csv, figures
-  compare OLD NEW   exit 1 when recipes that grokked in OLD regress in NEW (see compare --help)
+  compare OLD NEW   exit 1 when grok rate or KM median steps regress from OLD to NEW (see compare --help)
 """
 
 _failed_runs: list[str] = []

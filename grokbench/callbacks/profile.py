@@ -242,19 +242,23 @@ def transition(steps: np.ndarray, g: np.ndarray, mem: int) -> float | None:
     return math.log10(steps[hi] / steps[lo])
 
 
+def _g(value: float) -> str:
+    return f"{value:.2f}".replace("-0.00", "0.00")  # a hair below chance reads as chance
+
+
 def describe(p: Profile) -> str:
     """One console line, e.g. `grokked: memorized at step 1,600 with held-out progress 0.03;
     generalized (G=0.9) at step 3,700, 0.36 decades later, transition 0.12 decades`."""
     if p.memorized_step is None:
         return f"{p.verdict}: never memorized in {p.last_step or 0:,} steps"
-    text = f"{p.verdict}: memorized at step {p.memorized_step:,} with held-out progress {p.progress_at_memorization:.2f}"
+    text = f"{p.verdict}: memorized at step {p.memorized_step:,} with held-out progress {_g(p.progress_at_memorization)}"
     if p.generalized_step is not None:
         later = math.log10(p.generalized_step / p.memorized_step) if p.generalized_step > p.memorized_step else 0.0
         text += f"; generalized (G=0.9) at step {p.generalized_step:,}, {later:.2f} decades later"
         if p.transition_decades is not None:
             text += f", transition {p.transition_decades:.2f} decades"
         return text
-    text += f"; held-out progress {p.final_progress:.2f} at step {p.last_step:,}"
+    text += f"; held-out progress {_g(p.final_progress)} at step {p.last_step:,}"
     if p.censored:
         text += f" (budget ended before it settled: {p.settle_rise:+.2f} per doubling)"
     return text
