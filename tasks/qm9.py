@@ -1,9 +1,12 @@
 """QM9 molecular properties (MoleculeNet `qm9.csv`) as in Omnigrok: few molecules, one target.
 
-Rows are drawn in a seeded random order and turned into heavy-atom graphs with RDKit until
-`n_train + n_val` usable molecules are found; only those are featurized, and the result is
-cached. A SMILES RDKit cannot use is skipped and counted (`invalid_smiles` in the record).
-The target is standardized with the training molecules' mean and standard deviation.
+Which molecules (`subset`): `random` draws rows in a seeded random order; `first` takes rows
+in file order, i.e. the first (smallest) molecules of QM9, as Omnigrok's notebook does
+(`QM9(...)[:size]`), and splits them in a seeded random order. Either way rows are turned into
+heavy-atom graphs with RDKit until `n_train + n_val` usable molecules are found; only those
+are featurized, and the result is cached. A SMILES RDKit cannot use is skipped and counted
+(`invalid_smiles` in the record). The target is standardized with the training molecules'
+mean and standard deviation unless `standardize` is false (Omnigrok fits the raw value).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from tasks.molecules import BOND_TYPES, NODE_FEATURES, featurize
 URL = "https://deepchemdata.s3-us-west-1.amazonaws.com/datasets/qm9.csv"
 TARGETS = ("A", "B", "C", "mu", "alpha", "homo", "lumo", "gap", "r2", "zpve", "u0", "u298",
            "h298", "g298", "cv")
+SUBSETS = ("random", "first")
 SOURCE_HINT = "task.source=<qm9.csv or qm9.csv.gz>, e.g. task.source=../shared/data/qm9/qm9.csv.gz"
 
 
@@ -53,13 +57,17 @@ class QM9(GrokTask):
     detection = Detection(metric="r2")
 
     def __init__(self, source: str | None = None, target: str = "alpha", n_train: int = 100,
-                 n_val: int = 1000, max_atoms: int = 9, **kwargs):
+                 n_val: int = 1000, max_atoms: int = 9, subset: str = "random", standardize: bool = True,
+                 **kwargs):
         super().__init__(**kwargs)
         require(target in TARGETS, f"task.target={target!r} is unknown; allowed: {', '.join(TARGETS)}")
+        require(subset in SUBSETS, f"task.subset={subset!r} is unknown; allowed: {', '.join(SUBSETS)}")
+        require(isinstance(standardize, bool),
+                f"task.standardize={standardize!r} is invalid; allowed: true, false")
         for key, value in (("n_train", n_train), ("n_val", n_val), ("max_atoms", max_atoms)):
             require(isinstance(value, int) and value >= 1,
                     f"task.{key}={value!r} is invalid; allowed: a positive integer")
-        self.source, self.target = source, target
+        self.source, self.target, self.subset, self.standardize = source, target, subset, standardize
         self.n_train, self.n_val, self.max_atoms = n_train, n_val, max_atoms
         self.invalid_smiles: int | None = None
         self.featurize_seconds: float | None = None
@@ -67,7 +75,8 @@ class QM9(GrokTask):
 
     def _build(self) -> dict:
         frame = read_table(self.source, self.target)
-        order = np.random.default_rng(self.split_seed).permutation(len(frame))
+        rng = np.random.default_rng(self.split_seed)
+        order = rng.permutation(len(frame)) if self.subset == "random" else np.arange(len(frame))
         wanted = self.n_train + self.n_val
         started = time.perf_counter()
         graphs = featurize((frame["smiles"].iat[i] for i in order), wanted, self.max_atoms)
@@ -76,6 +85,10 @@ class QM9(GrokTask):
         require(found == wanted, f"{self.source or URL} has only {found} usable molecules; "
                                  f"task.n_train + task.n_val = {wanted}")
         rows = order[graphs["positions"]]
+        if self.subset == "first":  # the first usable molecules, split in a seeded random order
+            split = rng.permutation(wanted)
+            graphs = {**graphs, **{k: graphs[k][torch.from_numpy(split)] for k in ("nodes", "adjacency", "mask")}}
+            rows = rows[split]
         targets = torch.tensor(frame[self.target].to_numpy(dtype=np.float64)[rows], dtype=torch.float32)
         return {**graphs, "targets": targets, "featurize_seconds": round(seconds, 3),
                 "mol_ids": frame["mol_id"].iloc[rows].tolist() if "mol_id" in frame else None}
@@ -84,13 +97,15 @@ class QM9(GrokTask):
         origin = URL if self.source is None else file_identity(self.source)
         key = {"origin": origin, "version": self.version, "target": self.target, "n_train": self.n_train,
                "n_val": self.n_val, "max_atoms": self.max_atoms, "split_seed": self.split_seed}
+        if self.subset != "random":  # the random subset keeps its key: its cached entries stay valid
+            key["subset"] = self.subset
         data = cached("qm9", key, self._build)
         self.invalid_smiles, self.featurize_seconds = data["invalid"], data["featurize_seconds"]
         n = self.n_train
         raw = data["targets"]
         self.target_mean, self.target_std = raw[:n].mean().item(), raw[:n].std().item()
         require(self.target_std > 0, f"task.target={self.target} is constant on the training molecules")
-        targets = (raw - self.target_mean) / self.target_std
+        targets = (raw - self.target_mean) / self.target_std if self.standardize else raw
         inputs = (data["nodes"], data["adjacency"], data["mask"])
         return Splits(tuple(part[:n] for part in inputs), targets[:n],
                       tuple(part[n:] for part in inputs), targets[n:])
@@ -105,5 +120,6 @@ class QM9(GrokTask):
     def params(self) -> dict:
         return {**super().params(), "source": self.source or URL, "target": self.target,
                 "n_train": self.n_train, "n_val": self.n_val, "max_atoms": self.max_atoms,
+                "subset": self.subset, "standardize": self.standardize,
                 "invalid_smiles": self.invalid_smiles, "featurize_seconds": self.featurize_seconds,
                 "target_mean": self.target_mean, "target_std": self.target_std}

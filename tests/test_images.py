@@ -13,10 +13,11 @@ from torch.nn import functional as F
 from grokbench.callbacks.adversarial import AdversarialEvaluation, pgd_attack
 from grokbench.callbacks.profile import VERDICTS
 from grokbench.errors import GrokbenchError
-from grokbench.run import train
+from grokbench.run import build_model, build_module, build_task, train
 from models.cnn import CNN
-from models.resnet import resnet18
+from models.resnet import PreActResNet18
 from tasks.cifar10 import CIFAR10
+from tasks.images import PixelNormalization
 from tasks.mnist import MNIST
 
 
@@ -121,14 +122,24 @@ def test_corrupted_file_is_named(mnist_dir):
 
 
 @pytest.mark.parametrize("batch_norm", [False, True])
-def test_resnet18_forward_backward_and_batchnorm_switch(batch_norm):
-    model = resnet18(in_channels=3, num_outputs=10, batch_norm=batch_norm)
-    out = model(torch.randn(2, 3, 16, 16))
+def test_preact_resnet18_forward_backward_width_and_batchnorm_switch(batch_norm):
+    model = PreActResNet18(in_channels=3, num_outputs=10, width=4, batch_norm=batch_norm)
+    out = model(torch.randn(2, 3, 32, 32))
     out.sum().backward()
-    assert out.shape == (2, 10) and model.conv1.kernel_size == (3, 3)
-    assert isinstance(model.maxpool, nn.Identity)
+    assert out.shape == (2, 10) and model.stem.kernel_size == (3, 3) and model.stem.stride == (1, 1)
+    assert [b.conv2.out_channels for b in model.blocks] == [4, 4, 8, 8, 16, 16, 32, 32]
+    assert all(p.grad is not None for p in model.parameters())
     has_bn = any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
     assert has_bn == batch_norm
+
+
+def test_preact_resnet18_has_the_authors_parameter_count():
+    """The authors' make_resnet18k(k=16, num_classes=10, bn=False) (grok-adversarial models.py)
+    has 699,066 parameters (counted by running their code); its outputs equal this model's
+    with the same weights (checked once by hand, their code is not a dependency)."""
+    model = PreActResNet18(in_channels=3, num_outputs=10, width=16)
+    assert sum(p.numel() for p in model.parameters()) == 699_066
+    assert all(m.bias is None for m in model.modules() if isinstance(m, nn.Conv2d))
 
 
 def test_cnn_forward_backward():
@@ -139,10 +150,87 @@ def test_cnn_forward_backward():
     assert all(p.grad is not None for p in model.parameters())
 
 
-def trained_toy_model() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
-    """A small MLP that separates two Gaussian blobs."""
+def test_task_exposes_its_pixel_normalization(cifar_dir):
+    """Given statistics are used as they are; the normalization maps pixels to the model's
+    inputs and back."""
+    mean, std = [0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010]
+    task = CIFAR10(source=str(cifar_dir), n_train=20, n_test=10, normalize="standard", mean=mean, std=std)
+    task.setup()
+    normalization = task.pixel_normalization()
+    pixels = normalization.invert(task.splits.val_inputs)
+    assert pixels.min() >= 0 and pixels.max() <= 1
+    expected = (20 * task.splits.val_targets + 5).float()[:, None, None, None] / 255
+    assert torch.allclose(pixels, expected.expand_as(pixels), atol=1e-6)
+    assert torch.allclose(normalization(pixels), task.splits.val_inputs, atol=1e-5)
+    assert torch.allclose(normalization.std.flatten(), torch.tensor(std))
+    unit = CIFAR10(source=str(cifar_dir), n_train=20, n_test=10, normalize="unit")
+    unit.setup()
+    assert torch.equal(unit.pixel_normalization()(unit.splits.val_inputs), unit.splits.val_inputs)
+    with pytest.raises(GrokbenchError, match=r"task.std=.*one per image channel"):
+        CIFAR10(source=str(cifar_dir), normalize="standard", std=[0.2, 0.2]).setup()
+
+
+class TwoClassLinear(nn.Module):
+    """Logits [0, w.x] on 3x4x4 images; no weight is 0, so sign(w) is defined."""
+
+    def __init__(self, generator: torch.Generator):
+        super().__init__()
+        weight = torch.randn(3, 4, 4, generator=generator)
+        self.weight = nn.Parameter(weight + 0.1 * weight.sign())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = (x * self.weight).sum(dim=(1, 2, 3))[:, None]
+        return torch.cat([torch.zeros_like(z), z], dim=1)
+
+
+@pytest.mark.parametrize("random_start", [False, True])
+@pytest.mark.parametrize("normalized", [False, True])
+def test_pgd_on_a_linear_model_finds_the_known_optimum(random_start, normalized):
+    """For class 0 of logits [0, w.x] the cross-entropy grows with w.x, so the worst image in
+    the pixel-space L-inf ball is x + eps * sign(w) clamped to [0, 1]; a model that normalizes
+    its input (std ~0.2) has the same optimum, eps still counted in pixels. Rows of pixels at
+    0.01 and 0.99 make the clamp to the image range bite."""
     g = torch.Generator().manual_seed(0)
-    x = torch.cat([torch.randn(100, 2, generator=g) + 2, torch.randn(100, 2, generator=g) - 2])
+    linear = TwoClassLinear(g)
+    normalization = PixelNormalization(torch.tensor([0.49, 0.48, 0.45]), torch.tensor([0.2023, 0.1994, 0.2010]))
+    model = nn.Sequential(normalization, linear) if normalized else linear
+    images = torch.rand(16, 3, 4, 4, generator=g)
+    images[:, :, 0], images[:, :, 1] = 0.01, 0.99
+    targets = torch.zeros(16, dtype=torch.long)
+    eps = 8 / 255
+    adversarial = pgd_attack(model, images, targets, eps=eps, step_size=eps / 4, steps=10,
+                             random_start=random_start, generator=torch.Generator().manual_seed(1))
+    optimum = (images + eps * linear.weight.detach().sign()).clamp(0, 1)
+    assert torch.allclose(adversarial, optimum, atol=1e-6)
+    assert (adversarial == 0).any() and (adversarial == 1).any()
+
+
+def test_pgd_stays_in_the_pixel_ball_and_raises_the_loss():
+    """An untrained CNN on normalized inputs, images in [0, 1] labelled with its own
+    predictions: the attack leaves the images valid, moves no pixel more than eps, and raises
+    the loss; the model's parameters get no gradient."""
+    torch.manual_seed(0)
+    normalization = PixelNormalization(torch.tensor([0.49, 0.48, 0.45]), torch.tensor([0.2023, 0.1994, 0.2010]))
+    model = nn.Sequential(normalization, CNN(in_channels=3, num_outputs=10, width=4, depth=2)).eval()
+    images = torch.rand(32, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        targets = model(images).argmax(-1)
+    eps = 4 / 255
+    adversarial = pgd_attack(model, images, targets, eps=eps, step_size=1 / 255, steps=10, random_start=True,
+                             generator=torch.Generator().manual_seed(0))
+    assert (adversarial - images).abs().max() <= eps + 1e-6
+    assert adversarial.min() >= 0 and adversarial.max() <= 1
+    with torch.no_grad():
+        clean, attacked = F.cross_entropy(model(images), targets), F.cross_entropy(model(adversarial), targets)
+    assert attacked > clean
+    assert all(p.grad is None for p in model.parameters())
+
+
+def trained_toy_model() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """A small MLP that separates two blobs of 2-pixel 'images' in [0, 1]."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.cat([0.7 + 0.08 * torch.randn(100, 2, generator=g), 0.3 + 0.08 * torch.randn(100, 2, generator=g)])
+    x = x.clamp(0, 1)
     y = torch.cat([torch.zeros(100), torch.ones(100)]).long()
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
@@ -155,22 +243,31 @@ def trained_toy_model() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
     return model.eval(), x, y
 
 
-def test_pgd_raises_loss_within_the_ball():
-    model, x, y = trained_toy_model()
-    x_adv = pgd_attack(model, x, y, eps=1.0, step_size=0.25, steps=10)
-    assert (x_adv - x).abs().max() <= 1.0 + 1e-6
-    with torch.no_grad():
-        clean, attacked = F.cross_entropy(model(x), y), F.cross_entropy(model(x_adv), y)
-    assert attacked > clean * 2
-    assert all(p.grad is None for p in model.parameters())  # the model is not trained by PGD
-
-
 def test_adversarial_callback_works_under_inference_mode():
     model, x, y = trained_toy_model()
-    callback = AdversarialEvaluation(eps=1.0, step_size=0.25, steps=10, batch_size=64)
+    callback = AdversarialEvaluation(eps=0.25, step_size=0.05, steps=10, batch_size=64)
     with torch.inference_mode():  # as inside Lightning's validation loop
         clean, adversarial = callback.evaluate(model, x, y)
     assert clean > 0.95 and adversarial < clean
+
+
+def test_adversarial_callback_normalizes_after_perturbing():
+    """Given the normalization, the callback attacks pixels and the model sees normalized
+    inputs: the same numbers as attacking the composed model directly."""
+    model, x, y = trained_toy_model()
+    normalization = PixelNormalization(torch.tensor([0.5, 0.5]), torch.tensor([0.25, 0.25]))
+    images = x[:, :, None, None]  # (N, 2 channels, 1, 1)
+    on_inputs = nn.Sequential(nn.Flatten(), model)
+    callback = AdversarialEvaluation(eps=0.1, step_size=0.025, steps=10, batch_size=64)
+    with torch.inference_mode():
+        separate = callback.evaluate(on_inputs, images, y, normalization)
+        composed = callback.evaluate(nn.Sequential(normalization, on_inputs), images, y)
+    assert separate == composed and separate[1] < separate[0]
+
+
+def test_adversarial_callback_rejects_pixel_budgets_outside_the_image_range():
+    with pytest.raises(GrokbenchError, match=r"eps=50.*pixel units"):
+        AdversarialEvaluation(eps=50, step_size=4 / 255)
 
 
 def test_tiny_cifar_run_logs_adversarial_accuracy(run_config, cifar_dir):
@@ -209,3 +306,23 @@ def test_a_preset_on_another_data_set_of_the_same_schema_needs_no_new_thresholds
         assert record["verdict"] in VERDICTS
         settings.append(record["detector"]["settings"])
     assert settings[0] == settings[1] and settings[0]["chance"] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("experiment", ["humayun2024_cifar10", "quick_cifar10", "quick_cifar10_control"])
+def test_cifar_recipes_have_sane_logits_at_initialization(experiment, run_config, cifar_dir):
+    """Built through the config as a run builds it (initialization scale included), each
+    recipe's network gives logits of order 1 on random valid images normalized by the task:
+    a large initialization that sends logits to 1e9 saturates the softmax, so PGD's gradient
+    underflows to 0 and the attack measures nothing."""
+    cfg = run_config([f"experiment={experiment}", f"task.source={cifar_dir}", "task.n_train=20", "task.n_test=10"])
+    task = build_task(cfg)
+    torch.manual_seed(0)
+    module = build_module(cfg, task, build_model(cfg, task))
+    pixels = torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        logits = module.model(task.pixel_normalization()(pixels))
+    largest = logits.abs().max().item()
+    # PyTorch's default initialization gives ~0.1 for the width-16 ResNet-18 and the CNN;
+    # quick_cifar10's alpha = 4 multiplies the CNN's four weight layers: ~4^4 times that.
+    bound = 1e3 if cfg.module.init_scale > 1 else 10
+    assert 1e-3 < largest < bound, largest

@@ -1,4 +1,5 @@
-"""IMDb: tokenizer, vocabulary, padding, the task on generated Parquet, the LSTM, a tiny fit."""
+"""IMDb: tokenizer, stop words, vocabulary, padding, bags of words, the task on generated
+Parquet, the LSTM, tiny fits of the LSTM and bag-of-words presets."""
 
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ from grokbench.run import train
 from models.lstm import LSTMClassifier
 from tasks import imdb as imdb_module
 from tasks.imdb import IMDb
-from tasks.text import PAD, UNK, build_vocabulary, encode, tokenize
+from tasks.text import (
+    ENGLISH_STOP_WORDS,
+    PAD,
+    UNK,
+    build_vocabulary,
+    encode,
+    multi_hot,
+    remove_stop_words,
+    tokenize,
+)
 
 FILLER = ["plot", "actor", "scene", "story", "the", "a", "film", "movie", "music", "end"]
 
@@ -118,3 +128,79 @@ def test_tiny_imdb_fit_writes_record_and_vocabulary(tmp_path, run_config):
     assert record["steps"] == 12 and record["task"] == "imdb"
     vocab = json.loads((Path(cfg.run_dir) / "vocab.json").read_text())
     assert vocab["tokens"][:2] == [PAD, UNK] and vocab["sha256_16"] == record["task_params"]["vocabulary_sha256_16"]
+
+
+def test_stop_word_list_is_nltks_english_list_and_removal_keeps_order():
+    assert len(ENGLISH_STOP_WORDS) == 179 and {"the", "a", "not", "don't", "yourselves"} <= ENGLISH_STOP_WORDS
+    assert remove_stop_words(["the", "film", "was", "not", "good", "don't", "film"]) == ["film", "good", "film"]
+
+
+def test_multi_hot_marks_the_words_of_the_first_tokens_only():
+    vocab = [PAD, UNK, "good", "film", "bad"]
+    bags = multi_hot([["good", "zzz", "good", "bad"], ["film"], []], vocab, length=3)
+    assert bags.dtype == torch.float32 and bags.shape == (3, 5)
+    assert bags.tolist() == [[0, 1, 1, 0, 0],   # "bad" is the 4th token: past length 3
+                             [0, 0, 0, 1, 0],   # short reviews are not padded into the PAD column
+                             [0, 0, 0, 0, 0]]
+
+
+def test_bow_task_gives_multi_hot_rows_of_the_first_seq_len_tokens_and_mlp_dims(tmp_path):
+    source = write_imdb(tmp_path / "imdb")
+    bow = IMDb(source=str(source), n_train=20, n_test=10, vocab_size=8, seq_len=6, features="bow")
+    ids = IMDb(source=str(source), n_train=20, n_test=10, vocab_size=8, seq_len=6)
+    bow.setup()
+    ids.setup()
+    x = bow.splits.train_inputs
+    assert x.shape == (20, 10) and x.dtype == torch.float32 and set(x.unique().tolist()) <= {0.0, 1.0}
+    assert bow.dims == {"num_outputs": 2, "input_size": 10} and bow.vocabulary == ids.vocabulary
+    for bag, row in zip(x, ids.splits.train_inputs):  # same reviews, same order: the words among the 6 ids
+        assert set(torch.nonzero(bag).flatten().tolist()) == set(row.tolist()) - {0}
+    assert bow.splits.val_inputs.shape == (10, 10) and bow.params()["features"] == "bow"
+
+
+def test_stop_words_remove_drops_them_from_vocabulary_and_sequences(tmp_path):
+    source = write_imdb(tmp_path / "imdb")
+    make = lambda mode: IMDb(source=str(source), n_train=20, n_test=10, vocab_size=50, seq_len=8,
+                             stop_words=mode)
+    keep, remove = make("keep"), make("remove")
+    keep.setup()
+    remove.setup()
+    assert {"the", "a"} <= set(keep.vocabulary)  # FILLER's stop words
+    assert not set(remove.vocabulary) & ENGLISH_STOP_WORDS and "plot" in remove.vocabulary
+    assert remove.params()["stop_words"] == "remove"
+
+
+@pytest.mark.parametrize("key,value,allowed", [("features", "bag", "sequence, bow"),
+                                               ("stop_words", "drop", "keep, remove")])
+def test_bad_features_or_stop_words_is_one_line_naming_the_allowed_values(tmp_path, run_config, key, value,
+                                                                          allowed):
+    with pytest.raises(GrokbenchError, match=f"task.{key}='{value}' is unknown; allowed: {allowed}$"):
+        IMDb(source=str(tmp_path), **{key: value})
+    cfg = run_config(["experiment=imdb_bow_largeinit", "threads=1", f"task.source={tmp_path}", f"task.{key}={value}"])
+    record = train(cfg)
+    assert record["status"] == "failed" and "\n" not in record["error"]
+    assert f"allowed: {allowed}" in record["error"]
+
+
+def test_bow_features_with_an_lstm_is_a_one_line_mismatch(tmp_path, run_config):
+    source = write_imdb(tmp_path / "imdb")
+    cfg = run_config(["experiment=quick_imdb", "threads=1", f"task.source={source}", "task.n_train=20", "task.n_test=10",
+                      "task.features=bow", "trainer.max_steps=2"])
+    record = train(cfg)
+    assert record["status"] == "failed" and "needs" in record["error"] and "vocab_size" in record["error"]
+
+
+def test_tiny_bow_largeinit_fit_completes(tmp_path, run_config):
+    source = write_imdb(tmp_path / "imdb")
+    cfg = run_config(["experiment=imdb_bow_largeinit", "threads=1", f"task.source={source}", "task.n_train=40",
+                      "task.n_test=20", "task.vocab_size=30", "task.batch_size=20", "model.width=16",
+                      "trainer.max_steps=30", "eval.every=10"])
+    record = train(cfg)
+    assert record["status"] == "completed", record["error"]
+    assert record["steps"] == 30 and record["model"] == "mlp" and record["meta"]["role"] == "main"
+    assert record["task_params"]["features"] == "bow" and record["config"]["module"]["loss"] == "mse"
+    vocab = json.loads((Path(cfg.run_dir) / "vocab.json").read_text())
+    width, words = 16, len(vocab["tokens"])
+    assert words == 18 and vocab["features"] == "bow"  # the 16 words of the generated reviews, <pad>, <unk>
+    assert record["num_parameters"] == (words * width + width) + (width * width + width) + (width * 2 + 2)
+    assert [row["step"] for row in record["curve"]] == [10, 20, 30] and record["verdict"] is not None
