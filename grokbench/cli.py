@@ -7,7 +7,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from grokbench.config import CONF_DIR
+from grokbench.config import CONF_DIR, check_composes, check_syntax, recipe_rule, sweep_variants
 from grokbench.errors import GrokbenchError
 
 CHECKED_GROUPS = ("task", "model", "optim", "method", "experiment", "launcher")
@@ -21,7 +21,10 @@ commands:
   compare OLD NEW   exit 1 when grok rate or KM median steps regress from OLD to NEW (see compare --help)
 """
 
-_failed_runs: list[str] = []
+MULTIRUN_FLAGS = ("-m", "--multirun")
+INFO_FLAGS = ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c", "--resolve", "-p", "--package")
+VALUE_FLAGS = ("--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn",
+               "--config-dir", "-cd", "--experimental-rerun")  # Hydra flags followed by a value
 
 
 def options(group: str) -> list[str]:
@@ -40,6 +43,17 @@ def check_choices(overrides: list[str]) -> None:
                 raise GrokbenchError(f"unknown {key} {choice!r}; available: {', '.join(allowed)}")
 
 
+def preflight(overrides: list[str], multirun: bool) -> None:
+    """One line for what Hydra would report in several: bad syntax, an unknown option or key."""
+    check_syntax(overrides)
+    check_choices(overrides)
+    for variant in sweep_variants(overrides) if multirun else [overrides]:
+        check_composes(variant)
+
+
+_failed_runs: list[str] = []  # run dirs of the failed runs of this process
+
+
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def hydra_run(cfg: DictConfig) -> None:
     from grokbench.run import summary_line, train  # heavy imports only when a run starts
@@ -48,7 +62,7 @@ def hydra_run(cfg: DictConfig) -> None:
     line = summary_line(record)
     if record["status"] == "failed":
         print(f"error: {record['error']}  (record: {cfg.run_dir}/record.json)", file=sys.stderr)
-        _failed_runs.append(cfg.run_dir)
+        _failed_runs.append(str(cfg.run_dir))
         return
     print(line)
     if record["steps_per_second"]:
@@ -56,12 +70,38 @@ def hydra_run(cfg: DictConfig) -> None:
               f"({record['steps_per_second']:.0f} steps/s) -> {cfg.run_dir}")
 
 
+def split_args(args: list[str]) -> tuple[list[str], list[str]]:
+    """(Hydra's flags with their values, the overrides)."""
+    flags, overrides, rest = [], [], list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg.startswith("-"):
+            flags.append(arg)
+            if arg in VALUE_FLAGS and rest:
+                flags.append(rest.pop(0))
+        else:
+            overrides.append(arg)
+    return flags, overrides
+
+
 def run_command(args: list[str]) -> int:
-    overrides = [a for a in args if not a.startswith("-")]
-    check_choices(overrides)
-    sys.argv = ["grokbench run", *args]
-    hydra_run()
-    return 1 if _failed_runs else 0
+    from grokbench import multirun
+
+    flags, overrides = split_args(args)
+    overrides = recipe_rule(overrides)
+    multi = any(f in MULTIRUN_FLAGS for f in flags)
+    if not any(f in INFO_FLAGS for f in flags):  # --help, --cfg job: show, do not run
+        preflight(overrides, multi)
+    _failed_runs.clear()
+    multirun.started.clear()
+    argv = sys.argv
+    sys.argv = ["grokbench run", *flags, *overrides]  # what hydra.main parses
+    try:
+        hydra_run()
+    finally:
+        sys.argv = argv
+    failed = multirun.report_failures() if multi else False  # the records of the sweep's runs
+    return 1 if failed or _failed_runs else 0
 
 
 def ls_command(args: list[str]) -> int:

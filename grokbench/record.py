@@ -84,13 +84,17 @@ def library_versions() -> dict[str, str | None]:
     return versions
 
 
-def hardware() -> dict[str, Any]:
-    info = {"machine": platform.machine(), "system": platform.system(),
+def hardware(device: torch.device | str | None = None, precision: Any = None) -> dict[str, Any]:
+    """Where a run ran: `accelerator` is the device that trained it, "cpu" or the GPU's name
+    (None until the trainer has chosen one: a run that failed before), with the numeric
+    precision (trainer.precision) and the torch CPU threads in use."""
+    accelerator = None
+    if device is not None:
+        device = torch.device(device)
+        accelerator = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+    return {"machine": platform.machine(), "system": platform.system(),
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "accelerator": "cpu"}
-    if torch.cuda.is_available():
-        info["accelerator"] = torch.cuda.get_device_name(0)
-    return info
+            "accelerator": accelerator, "precision": None if precision is None else str(precision)}
 
 
 def git_state(directory: str | Path) -> tuple[str | None, bool | None]:

@@ -11,6 +11,7 @@ import logging
 import time
 import traceback
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import RichProgressBar
+from lightning.pytorch.callbacks.progress import ProgressBar
 from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import InterpolationKeyError
@@ -29,9 +30,11 @@ from grokbench.callbacks.checkpoint import LastCheckpoint
 from grokbench.callbacks.detector import GrokkingDetector
 from grokbench.callbacks.profile import Profile, ProfileSettings, describe
 from grokbench.callbacks.schedule import EvaluationSchedule
+from grokbench.config import check_task_keys
 from grokbench.errors import GrokbenchError, require
 from grokbench.module import GrokModule
 from grokbench.plot import plot_run
+from grokbench.progress import progress_callback
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOWER_IS_BETTER = ("loss", "mse")
@@ -95,6 +98,7 @@ def build_model(cfg: DictConfig, task) -> torch.nn.Module:
 
 def build_task(cfg: DictConfig):
     """The task with its splits resident in memory."""
+    check_task_keys(cfg.task)
     task = instantiate(cfg.task)
     task.shuffle_seed, task.eval_batch_size = int(cfg.seed), int(cfg.eval.batch_size)
     task.train_steps = int(cfg.trainer.max_steps)
@@ -111,16 +115,39 @@ def build_module(cfg: DictConfig, task, model: torch.nn.Module) -> GrokModule:
                       eval_splits=task.eval_splits, **settings)
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
-    every = int(cfg.eval.every)
-    if every < 1:
-        raise GrokbenchError(f"eval.every={every} is invalid; allowed: an integer >= 1")
+def is_integer(value: Any, at_least: int | None = None) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and (at_least is None or value >= at_least)
+
+
+def check_run_settings(cfg: DictConfig) -> None:
+    """Settings of the run itself (the task and model check their own): one line each."""
+    require(is_integer(cfg.seed), f"seed={cfg.seed!r} is invalid; allowed: an integer")
+    require(cfg.threads is None or is_integer(cfg.threads, 1),
+            f"threads={cfg.threads!r} is invalid; allowed: an integer >= 1 or null (torch's default)")
+    steps = cfg.trainer.get("max_steps")
+    require(is_integer(steps, 1), f"trainer.max_steps={steps!r} is invalid; allowed: an integer >= 1")
+    every = cfg.eval.every
+    require(is_integer(every, 1), f"eval.every={every!r} is invalid; allowed: an integer >= 1")
+    # One process trains one run: Lightning would start a process per device by re-running
+    # sys.argv, which is `grokbench run`'s rewritten argv, not a script.
+    devices, nodes = cfg.trainer.get("devices", 1), cfg.trainer.get("num_nodes", 1)
+    one_device = devices in (1, "1") or (OmegaConf.is_list(devices) and len(devices) == 1)
+    require(one_device, f"trainer.devices={devices}: multi-device runs are not supported; allowed: "
+                        "trainer.devices=1 (or one device id, e.g. trainer.devices=[1])")
+    require(nodes in (1, None), f"trainer.num_nodes={nodes}: multi-node runs are not supported; "
+                                "allowed: trainer.num_nodes=1")
     clip = cfg.trainer.get("gradient_clip_val")
     require(clip is None, f"trainer.gradient_clip_val={clip} is not used (GrokModule steps its own "
                           "optimizer); allowed: module.gradient_clip_val")
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
+    check_run_settings(cfg)
+    every = int(cfg.eval.every)
     callbacks.append(EvaluationSchedule(every, bool(cfg.eval.log_spaced)))
-    if cfg.progress_bar:
-        callbacks.append(RichProgressBar(refresh_rate=max(1, every // 4), leave=True))
+    progress = progress_callback(every // 4) if cfg.progress_bar else None
+    if progress is not None:
+        callbacks.append(progress)
     if cfg.checkpoint.every_n_steps:
         callbacks.append(LastCheckpoint(run_dir / "checkpoints", int(cfg.checkpoint.every_n_steps)))
     return L.Trainer(
@@ -128,7 +155,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
         val_check_interval=every, check_val_every_n_epoch=None, num_sanity_val_steps=0,
         logger=CSVLogger(run_dir, name="", version=""), log_every_n_steps=every,
         callbacks=callbacks, enable_checkpointing=False,
-        enable_progress_bar=bool(cfg.progress_bar), enable_model_summary=False,
+        enable_progress_bar=isinstance(progress, ProgressBar), enable_model_summary=False,
         default_root_dir=run_dir)
 
 
@@ -170,10 +197,10 @@ def base_record(cfg: DictConfig) -> rec.RunRecord:
         "recipe": cfg.get("name", "default"), "meta": meta, "overrides": launch_overrides(),
         "task": choice_name(cfg, "task"), "task_version": None,
         "task_params": {}, "model": choice_name(cfg, "model"), "method": choice_name(cfg, "method"),
-        "seed": int(cfg.seed), "split_seed": cfg.task.get("split_seed"),
+        "seed": cfg.seed, "split_seed": cfg.task.get("split_seed"),
         "verdict": None, "profile": {}, "memorized_step": None, "generalized_step": None, "steps": 0, "wall_seconds": None, "steps_per_second": None,
         "final": {}, "best": {}, "detector": {}, "started_at": dt.datetime.now().isoformat(timespec="seconds"),
-        "hardware": rec.hardware(), "versions": rec.library_versions(),
+        "hardware": rec.hardware(precision=cfg.trainer.get("precision")), "versions": rec.library_versions(),
         "git_commit": commit, "git_dirty": dirty, "config": resolved, "curve": [],
     }
 
@@ -182,8 +209,30 @@ def quiet_lightning() -> None:
     """Keep the console to the progress bar and our summary: hardware goes in the record."""
     logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
     logging.getLogger("lightning.pytorch").propagate = False
-    warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+
+
+@contextmanager
+def known_warnings():
+    """Silence, for the length of a fit only, warnings we understand and that say nothing
+    about the run; every other warning still shows."""
+    with warnings.catch_warnings():
+        # Lightning's CSV logger warns when its folder is not empty: it writes into the run
+        # directory, which we create ourselves and which already holds Hydra's .hydra/ (and, for a
+        # resumed run, checkpoints/; the record's curve comes from the detector's checkpointed
+        # history, not from metrics.csv).
+        warnings.filterwarnings("ignore", message=r".*exists and is not empty", category=UserWarning,
+                                module=r"lightning\.fabric\.loggers\.csv_logs")
+        # A resumed run continues its batch order itself: the task's train_dataloader() starts
+        # its ShuffledBatches at trainer.global_step (tasks/base.py), so the dataloader needs no
+        # Lightning state_dict, which is what Lightning warns about on a mid-"epoch" resume.
+        warnings.filterwarnings("ignore", message=r".*your dataloader is not resumable", category=UserWarning,
+                                module=r"lightning\.pytorch\.loops\.training_epoch_loop")
+        # Lightning's own _pytree helper (lightning/pytorch/utilities/_pytree.py, used by its
+        # loops) still builds torch's LeafSpec, which recent torch deprecates with a FutureWarning;
+        # nothing of ours uses it, and Lightning has to change it, not us.
+        warnings.filterwarnings("ignore", message=r".*LeafSpec.*", category=FutureWarning,
+                                module=r"lightning\.pytorch\.utilities\._pytree")
+        yield
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -195,9 +244,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     record = base_record(cfg)
     detector = None
     try:
+        check_run_settings(cfg)
         if cfg.threads:
             torch.set_num_threads(int(cfg.threads))
-            record["hardware"] = rec.hardware()  # report the threads the run really used
         L.seed_everything(int(cfg.seed), verbose=False)
         data_started = time.perf_counter()
         task = build_task(cfg)
@@ -215,8 +264,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         extra_callbacks = [instantiate(c) for c in cfg.method.get("callbacks", [])]
         extra_callbacks += [instantiate(c) for c in cfg.callbacks.values()]
         trainer = build_trainer(cfg, run_dir, [detector, *extra_callbacks])
+        record["hardware"] = rec.hardware(trainer.strategy.root_device, trainer.precision)
         fit_started = time.perf_counter()
-        trainer.fit(module, datamodule=task, ckpt_path=resume_path(cfg, run_dir))
+        with known_warnings():
+            trainer.fit(module, datamodule=task, ckpt_path=resume_path(cfg, run_dir))
         fit_seconds = time.perf_counter() - fit_started
         start = next((c.resumed_from_step for c in trainer.callbacks if isinstance(c, LastCheckpoint)), 0)
         trained = trainer.global_step - start  # a resumed run times only the steps it trained

@@ -22,3 +22,21 @@ def run_config(tmp_path):
 def isolated_cache(tmp_path, monkeypatch):
     """Tests never read or write the user's decoded-data cache."""
     monkeypatch.setenv("GROKBENCH_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path):
+    """A folder of Hub-schema MNIST Parquet files: 6 training and 2 test digits per class."""
+    import datasets
+    from PIL import Image
+
+    root = tmp_path / "mnist"
+    root.mkdir()
+    features = datasets.Features({"image": datasets.Image(),
+                                  "label": datasets.ClassLabel(names=[str(c) for c in range(10)])})
+    for split, per_class in (("train", 6), ("test", 2)):
+        labels = [c for c in range(10) for _ in range(per_class)]
+        images = [Image.new("L", (28, 28), color=20 * c + 5) for c in labels]
+        datasets.Dataset.from_dict({"image": images, "label": labels}, features=features) \
+            .to_parquet(str(root / f"{split}.parquet"))
+    return root

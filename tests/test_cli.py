@@ -5,8 +5,10 @@ import subprocess
 import sys
 
 import pytest
+from omegaconf import OmegaConf
 
-from grokbench.cli import main
+from grokbench.cli import CONF_DIR, main, options
+from grokbench.config import check_task_keys, compose_config, recipe_rule
 
 
 def error_lines(capsys):
@@ -62,3 +64,88 @@ def test_console_script_prints_no_traceback(tmp_path):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("error: unknown task 'nope'")
+
+
+# --- any task from the command line ----------------------------------------------------------
+
+TASK_MODELS = {"modular": "models.transformer.Transformer", "s5": "models.transformer.Transformer",
+               "mnist": "models.mlp.MLP", "cifar10": "models.cnn.CNN", "imdb": "models.lstm.LSTMClassifier",
+               "qm9": "models.nnconv.NNConvNet"}
+
+
+def test_no_arguments_compose_the_default_recipe_as_before():
+    """`grokbench run` alone is the default recipe, values unchanged by the per-task defaults."""
+    cfg = compose_config([])
+    assert OmegaConf.to_container(cfg.task) == {
+        "_target_": "tasks.algorithmic.ModularArithmetic", "op": "x+y", "p": 97, "train_fraction": 0.67,
+        "split": "unordered", "split_seed": 0, "batch_size": 512}
+    assert cfg.model._target_ == "models.transformer.Transformer"
+    assert (cfg.model.n_layers, cfg.model.d_model, cfg.model.n_heads, cfg.model.d_mlp) == (1, 64, 4, 256)
+    assert cfg.optim._target_ == "torch.optim.AdamW" and cfg.optim.weight_decay == 1.0
+    assert cfg.trainer.max_steps == 8000 and cfg.eval.every == 50 and cfg.detector.stop_after_steps == 500
+    assert cfg.name == "default" and cfg.meta.control == "default_control" and cfg.meta.domain == "modular"
+    assert cfg.method.name == "baseline"
+
+
+@pytest.mark.parametrize("task", options("task"))
+def test_a_task_alone_runs_with_its_own_defaults(task):
+    """`task=X` without an experiment: no default-recipe key leaks in, the task picks its model
+    and names the run; every key is one its class takes."""
+    cfg = compose_config([f"task={task}"])
+    assert cfg.name == task and cfg.meta.domain == task and cfg.meta.role == "main"
+    assert cfg.model._target_ == TASK_MODELS[task]
+    check_task_keys(cfg.task)  # raises on a leaked key
+    own = OmegaConf.load(CONF_DIR / "task" / f"{task}.yaml").task
+    assert OmegaConf.to_container(cfg.task) == OmegaConf.to_container(own)
+    assert compose_config([f"task={task}", "model=mlp"]).model._target_ == "models.mlp.MLP"  # the command line wins
+
+
+@pytest.mark.parametrize("experiment", options("experiment"))
+def test_every_recipe_gives_its_task_only_keys_it_takes(experiment):
+    check_task_keys(compose_config([f"experiment={experiment}"]).task)
+
+
+def test_recipe_rule_keeps_the_default_recipe_unless_a_task_is_chosen():
+    assert recipe_rule(["seed=1", "task.op=x/y"]) == ["seed=1", "task.op=x/y"]
+    assert recipe_rule(["task=mnist", "seed=1"]) == ["task=mnist", "seed=1", "~experiment"]
+    assert recipe_rule(["task=mnist", "experiment=quick_mnist"]) == ["task=mnist", "experiment=quick_mnist"]
+    assert recipe_rule(["experiment=null", "task=s5"]) == ["~experiment", "task=s5"]
+    assert recipe_rule(recipe_rule(["task=s5"])) == ["task=s5", "~experiment"]
+
+
+TINY = ["trainer.max_steps=10", "eval.every=5", "threads=1", "progress_bar=false"]
+
+
+def test_task_s5_runs_from_the_command_line(capsys, tmp_path):
+    code = main(["run", "task=s5", "model.d_model=16", "model.d_mlp=32", *TINY, f"hydra.run.dir={tmp_path}"])
+    record = json.loads((tmp_path / "record.json").read_text())
+    assert code == 0 and record["status"] == "completed", record["error"]
+    assert (record["task"], record["recipe"], record["model"], record["steps"]) == ("s5", "s5", "transformer_small", 10)
+    assert record["meta"]["domain"] == "s5" and "~experiment" in record["overrides"]
+
+
+def test_task_mnist_with_a_local_source_runs_from_the_command_line(capsys, tmp_path, tiny_mnist):
+    code = main(["run", "task=mnist", f"task.source={tiny_mnist}", "task.n_train=30", "model.width=16",
+                 *TINY, f"hydra.run.dir={tmp_path / 'run'}"])
+    record = json.loads((tmp_path / "run" / "record.json").read_text())
+    assert code == 0 and record["status"] == "completed", record["error"]
+    assert (record["task"], record["recipe"], record["model"], record["num_train"]) == ("mnist", "mnist", "mlp", 30)
+
+
+def test_a_key_of_another_task_is_one_line_naming_the_task_keys(capsys, tmp_path):
+    """The default recipe chosen on purpose with another task: its modular keys do not apply."""
+    code = main(["run", "experiment=default", "task=mnist", *TINY, f"hydra.run.dir={tmp_path}"])
+    assert code != 0
+    lines = error_lines(capsys)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: task.op, task.p, task.train_fraction, task.split are not keys of task "
+                               "mnist; its keys: source, n_train, n_test, normalize, mean, std, batch_size, split_seed")
+    record = json.loads((tmp_path / "record.json").read_text())
+    assert record["status"] == "failed" and record["traceback"] is None
+
+
+def test_a_key_the_chosen_task_lacks_is_one_line_before_any_run(capsys, tmp_path):
+    assert main(["run", "task=s5", "task.source=data/s5", f"hydra.run.dir={tmp_path}"]) != 0
+    assert error_lines(capsys) == [("error: task.source is not a key of task s5; its keys: op, train_fraction, "
+                                    "split, batch_size, split_seed")]
+    assert not (tmp_path / "record.json").exists()  # nothing ran: no run directory was made

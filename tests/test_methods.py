@@ -210,6 +210,8 @@ def test_bad_method_parameters_fail_in_one_line(run_config, override, message):
     assert message in record["error"] and "\n" not in record["error"]
 
 
+# This test fits a bare module with no validation data on purpose (it only inspects the step).
+@pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`:UserWarning")
 def test_gradient_clipping_comes_after_the_method_and_bounds_the_step():
     """SGD with lr 1 moves the weights by exactly the final gradient: Grokfast multiplies the
     first gradient by 1 + lamb = 101, then module.gradient_clip_val caps its norm at 0.01."""
