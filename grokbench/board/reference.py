@@ -21,10 +21,9 @@ import pandas as pd
 
 from grokbench.board.frame import BASELINE, PROFILE_COLUMNS, PROFILE_FIELDS, number
 from grokbench.board.pairing import baseline_recipe, configurations, control_runs
-from grokbench.callbacks.profile import ProfileSettings, analyze
+from grokbench.callbacks.profile import FINAL_EVALUATIONS, ProfileSettings, analyze
 
 SET_AT_RUN_TIME = ("exact", "given")  # reference sources the board leaves alone
-FINAL_EVALUATIONS = 3
 
 
 @dataclass(frozen=True)

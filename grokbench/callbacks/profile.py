@@ -49,6 +49,7 @@ from grokbench.errors import require
 
 VERDICTS = ("grokked", "generalized", "memorized", "censored", "unfit", "ungrokked", "diverged")
 HALF, GENERALIZED = 0.5, 0.9
+FINAL_EVALUATIONS = 3  # the final level of a curve: the mean of its last three evaluations
 
 
 @dataclass
@@ -195,7 +196,7 @@ def analyze(history: list[dict[str, Any]], s: ProfileSettings) -> Profile:
     steps = np.array([r["step"] for r in rows], dtype=float)
     m = progress([r[s.train_metric] for r in rows], s.chance, s.train_reference)
     g = progress([r[s.val_metric] for r in rows], s.chance, s.reference)
-    final = float(g[-min(s.sustain, len(g)):].mean())
+    final = float(g[-FINAL_EVALUATIONS:].mean())
     mem = held_start(m, s.memorize_level, s.sustain)
     p = Profile("unfit", final_progress=_rounded(final), gap_area_decades=_rounded(gap_area(steps, m, g)), **base)
     if mem is None:
@@ -231,7 +232,7 @@ def analyze(history: list[dict[str, Any]], s: ProfileSettings) -> Profile:
 def transition(steps: np.ndarray, g: np.ndarray, mem: int) -> float | None:
     """Decades from 10% to 90% of the held-out gain after memorization (the gain: from G at
     memorization to the final level, the mean of the last three evaluations)."""
-    start, end = g[mem], float(g[-min(3, len(g)):].mean())
+    start, end = g[mem], float(g[-FINAL_EVALUATIONS:].mean())
     gain = end - start
     if gain <= 0:
         return None
