@@ -168,8 +168,8 @@ def other_domains(tmp_path, monkeypatch):
     steps = ["trainer.max_steps=4", "eval.every=2", "eval.log_spaced=false"]
     return {
         "mnist": ["experiment=quick_mnist", f"task.source={mnist}", "task.n_train=20", "model.width=8", *steps],
-        "imdb": ["experiment=quick_imdb", f"task.source={imdb}", "task.n_train=12", "task.n_test=8",
-                 "task.seq_len=8", "task.vocab_size=20", "model.hidden=4", "model.d_embed=4", *steps],
+        "imdb": ["experiment=imdb_bow_largeinit", f"task.source={imdb}", "task.n_train=12", "task.n_test=8",
+                 "task.vocab_size=20", "task.batch_size=6", "model.width=8", *steps],
     }
 
 

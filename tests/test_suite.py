@@ -106,7 +106,7 @@ def test_method_sweeps_run_each_method_into_its_own_recipe_method_dirs():
                for c in commands)
     runs = expected_runs(suite, None)
     assert ("default_orthograd", 2) in runs and ("quick_mnist_stablemax", 0) in runs
-    assert not any(recipe in ("default", "quick_s5", "quick_mnist") for recipe, _ in runs)  # baselines: ci suite
+    assert not any(recipe in ("default", "s5_token_mlp", "quick_mnist") for recipe, _ in runs)  # baselines: ci suite
 
 
 def test_joblib_workers_divide_the_cores_unless_threads_are_given():

@@ -120,7 +120,7 @@ def test_lstm_forward_and_backward():
 
 def test_tiny_imdb_fit_writes_record_and_vocabulary(tmp_path, run_config):
     source = write_imdb(tmp_path / "imdb")
-    cfg = run_config(["experiment=quick_imdb", f"task.source={source}", "task.n_train=40", "task.n_test=20",
+    cfg = run_config(["experiment=omnigrok_imdb", f"task.source={source}", "task.n_train=40", "task.n_test=20",
                       "task.seq_len=12", "task.vocab_size=30", "model.hidden=8", "model.d_embed=8",
                       "trainer.max_steps=12", "eval.every=6", "eval.log_spaced=false"])
     record = train(cfg)
@@ -184,7 +184,7 @@ def test_bad_features_or_stop_words_is_one_line_naming_the_allowed_values(tmp_pa
 
 def test_bow_features_with_an_lstm_is_a_one_line_mismatch(tmp_path, run_config):
     source = write_imdb(tmp_path / "imdb")
-    cfg = run_config(["experiment=quick_imdb", "threads=1", f"task.source={source}", "task.n_train=20", "task.n_test=10",
+    cfg = run_config(["experiment=omnigrok_imdb", "threads=1", f"task.source={source}", "task.n_train=20", "task.n_test=10",
                       "task.features=bow", "trainer.max_steps=2"])
     record = train(cfg)
     assert record["status"] == "failed" and "needs" in record["error"] and "vocab_size" in record["error"]
