@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 from grokbench.config import CONF_DIR, check_composes, check_syntax, recipe_rule, sweep_variants
 from grokbench.errors import GrokbenchError
 
-CHECKED_GROUPS = ("task", "model", "optim", "method", "experiment", "launcher")
+CHECKED_GROUPS = ("task", "model", "optim", "method", "experiment", "logger", "launcher")
 USAGE = """usage: grokbench COMMAND [ARGS]
 
 commands:

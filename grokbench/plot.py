@@ -1,8 +1,8 @@
-"""The curve figure of one run: metric and loss against steps (log axis), steps marked."""
+"""The curve figure of one run: the detection metric, the losses and the weight norm against
+steps (log axis), with the detector's levels and steps marked."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +10,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt
+from grokbench.record import curve_series
 
-
-def _series(rows: list[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
-    points = [(r["step"], r[key]) for r in rows if key in r and isinstance(r[key], (int, float))]
-    return [p[0] for p in points], [p[1] for p in points]
+GENERALIZED_PROGRESS = 0.9  # the profile's G = 0.9 line
 
 
 def mark_steps(ax, memorized_step: int | None, generalized_step: int | None) -> None:
@@ -25,32 +23,53 @@ def mark_steps(ax, memorized_step: int | None, generalized_step: int | None) -> 
                    label=f"generalized @ {generalized_step:,}")
 
 
+def mark_levels(ax, settings: dict[str, Any], reference: float | None) -> None:
+    """The train level that counts as memorized, chance, and held-out G = 0.9."""
+    chance = settings.get("chance")
+    memorize = settings.get("memorize_level")
+    train_reference = settings.get("train_reference", 1.0)
+    if memorize is not None and train_reference is not None:
+        ax.axhline(memorize * train_reference, color="tab:blue", lw=0.6, ls=":", label="memorized level")
+    if chance is not None:
+        ax.axhline(chance, color="grey", lw=0.6, ls="-.", label="chance")
+        if reference is not None:
+            ax.axhline(chance + GENERALIZED_PROGRESS * (reference - chance), color="tab:red", lw=0.6,
+                       ls=":", label="G = 0.9")
+
+
 def plot_run(record: dict[str, Any], path: str | Path) -> Path:
-    """Two panels: the detection metric (train_eval and val) and the losses."""
-    rows = [r for r in record["curve"] if r["step"] > 0]
-    detector = record["detector"]["settings"]
-    train_key, val_key = detector["train_metric"], detector["val_metric"]
-    fig, (ax_metric, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+    """Three panels: the detection metric (train_eval and val), the losses, the weight norm."""
+    curve = record["curve"]
+    settings = record["detector"]["settings"]
+    train_key, val_key = settings["train_metric"], settings["val_metric"]
+    reference = (record.get("profile") or {}).get("reference", settings.get("reference"))
+    fig, (ax_metric, ax_loss, ax_norm) = plt.subplots(1, 3, figsize=(15, 4))
     for key, color in ((train_key, "tab:blue"), (val_key, "tab:red")):
-        ax_metric.plot(*_series(rows, key), color=color, label=key)
+        ax_metric.plot(*curve_series(curve, key), color=color, label=key)
     plain_val = "val/" + train_key.split("/")[-1]
     if plain_val != val_key:  # the detector watches another metric (e.g. adversarial): show both
-        ax_metric.plot(*_series(rows, plain_val), color="tab:red", ls=":", label=plain_val)
-    for key, color in (("train_eval/loss", "tab:blue"), ("val/loss", "tab:red")):
-        ax_loss.plot(*_series(rows, key), color=color, label=key)
+        ax_metric.plot(*curve_series(curve, plain_val), color="tab:red", ls=":", label=plain_val)
+    mark_levels(ax_metric, settings, reference)
     mark_steps(ax_metric, record.get("memorized_step"), record.get("generalized_step"))
-    metric_name = train_key.split("/")[-1]
-    ax_metric.set(xscale="log", xlabel="step", ylabel=metric_name)
-    losses = [v for key in ("train_eval/loss", "val/loss") for v in _series(rows, key)[1]]
-    positive = any(math.isfinite(v) and v > 0 for v in losses)  # a diverged run may have none
+    ax_metric.set(xscale="log", xlabel="step", ylabel=train_key.split("/")[-1])
+
+    losses = [curve_series(curve, key) for key in ("train_eval/loss", "val/loss")]
+    for (steps, values), key, color in zip(losses, ("train_eval/loss", "val/loss"), ("tab:blue", "tab:red")):
+        ax_loss.plot(steps, values, color=color, label=key)
+    positive = any((values > 0).any() for _, values in losses)  # a diverged run may have none
     ax_loss.set(xscale="log", yscale="log" if positive else "linear", xlabel="step", ylabel="loss")
-    for ax in (ax_metric, ax_loss):
+
+    steps, norm = curve_series(curve, "weights/l2")
+    ax_norm.plot(steps, norm, color="tab:green", label="weights/l2")  # Omnigrok's variable
+    mark_steps(ax_norm, record.get("memorized_step"), record.get("generalized_step"))
+    ax_norm.set(xscale="log", xlabel="step", ylabel="weight norm (L2)")
+    for ax in (ax_metric, ax_loss, ax_norm):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"{record['task']} · {record['model']} · {record['method']} · seed {record['seed']}"
-                 f" — {record.get('verdict')}", fontsize=10)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{record.get('recipe') or record['task']} · {record['model']} · {record['method']} · "
+                 f"seed {record['seed']} — {record.get('verdict')}", fontsize=10)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path

@@ -15,6 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypedDict
 
+import numpy as np
+import pandas as pd
 import torch
 
 RECORD_NAME = "record.json"
@@ -163,3 +165,13 @@ def find_records(*roots: str | Path) -> list[Path]:
         elif root.is_dir():
             found.update(root.rglob(RECORD_NAME))
     return sorted(found)
+
+
+def curve_series(curve: list[dict[str, Any]], key: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of one logged key in a record's curve: step > 0 (log axes), finite values."""
+    frame = pd.DataFrame(curve)
+    if not key or key not in frame or "step" not in frame:
+        return np.array([]), np.array([])
+    points = frame[["step", key]].apply(pd.to_numeric, errors="coerce")
+    points = points[(points["step"] > 0) & np.isfinite(points[key])]
+    return points["step"].to_numpy(dtype=float), points[key].to_numpy(dtype=float)

@@ -21,7 +21,6 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks.progress import ProgressBar
-from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import InterpolationKeyError
 
@@ -32,6 +31,7 @@ from grokbench.callbacks.profile import Profile, ProfileSettings, describe
 from grokbench.callbacks.schedule import EvaluationSchedule
 from grokbench.config import check_task_keys
 from grokbench.errors import GrokbenchError, require
+from grokbench.loggers import build_loggers
 from grokbench.module import GrokModule
 from grokbench.plot import plot_run
 from grokbench.progress import progress_callback
@@ -153,7 +153,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
     return L.Trainer(
         **OmegaConf.to_container(cfg.trainer),
         val_check_interval=every, check_val_every_n_epoch=None, num_sanity_val_steps=0,
-        logger=CSVLogger(run_dir, name="", version=""), log_every_n_steps=every,
+        logger=build_loggers(cfg, run_dir, callbacks), log_every_n_steps=every,
         callbacks=callbacks, enable_checkpointing=False,
         enable_progress_bar=isinstance(progress, ProgressBar), enable_model_summary=False,
         default_root_dir=run_dir)

@@ -149,6 +149,18 @@ def test_leaderboard_csv_one_row_per_configuration(board, records):
     assert row["speed_group"] == "cpu, 1 thread" and row["steps_per_second_median"] == 100
 
 
+def test_leaderboard_rows_sorted_with_budget_parameters_and_record_links(board):
+    table = pd.read_csv(board / "leaderboard.csv")
+    domains = list(dict.fromkeys(table["domain"]))
+    roles = {"main": 0, "control": 1, "method": 2}
+    keys = [(domains.index(d), roles[r]) for d, r in zip(table["domain"], table["role"])]
+    assert keys == sorted(keys)
+    assert {"step_budget", "parameters", "records"} <= set(table.columns)
+    for directory in table["records"]:  # relative to the board's folder, so the links work there
+        assert (board / directory).is_dir() and list((board / directory).rglob("record.json"))
+    assert "](" in (board / "README.md").read_text()  # per-domain rows link to their records
+
+
 def test_speed_is_not_pooled_across_thread_counts(tmp_path):
     runs = [make_record("tiny", s, scripted_curve(), threads=1 + 3 * s, steps_per_second=100 + 100 * s)
             for s in range(2)]

@@ -11,6 +11,7 @@ bootstrap, PNGs without metadata. A board is built from one clean commit unless
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +46,7 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
     check_provenance(runs, allow_mixed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    runs["path"] = [os.path.relpath(path, out) for path in runs["path"]]  # links that work from out/
     figures = {d: str(p.relative_to(out)) for d, p in domain_figures(runs, out / "figures").items()}
     leaderboard_frame(runs).to_csv(out / "leaderboard.csv", index=False, float_format="%.6g", lineterminator="\n")
     (out / "README.md").write_text(leaderboard_markdown(runs, figures, allow_mixed))

@@ -1,7 +1,7 @@
 """One figure per domain: held-out progress G against steps for its main recipes and controls.
 
 A line per recipe is the median over its seeds, the band their range (min to max); the
-normalized train progress of the same recipe is dashed. Seeds are interpolated (in log step)
+normalized train progress of the same recipe is dashed; each seed's held-out line is drawn thin. Seeds are interpolated (in log step)
 onto the union of their evaluation steps and count only inside their own step range. Every
 domain shares the y range [-0.1, 1.1] (values outside are clipped) so figures compare at a
 glance. PNGs are saved without metadata so the same records give the same bytes.
@@ -9,19 +9,20 @@ glance. PNGs are saved without metadata so the same records give the same bytes.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 import numpy as np
 import pandas as pd
 
 from grokbench.board.frame import BASELINE, number
 from grokbench.board.tables import domains
 from grokbench.callbacks.profile import progress
+from grokbench.record import curve_series
 
 Y_RANGE = (-0.1, 1.1)
 PLOTTED_ROLES = ("main", "control")
@@ -35,12 +36,8 @@ def run_progress(row: pd.Series, train: bool) -> tuple[np.ndarray, np.ndarray]:
     reference = settings.get("train_reference", 1.0) if train else number(row["profile.reference"])
     if not key or reference is None or reference == chance:
         return np.array([]), np.array([])
-    points = [(r["step"], number(r.get(key))) for r in row["curve"] if r.get("step", 0) > 0]
-    points = [(s, v) for s, v in points if v is not None and math.isfinite(v)]
-    if not points:
-        return np.array([]), np.array([])
-    steps, values = zip(*points)
-    return np.array(steps, dtype=float), np.clip(progress(values, chance, reference), *Y_RANGE)
+    steps, values = curve_series(row["curve"], key)
+    return steps, np.clip(progress(values, chance, reference), *Y_RANGE)
 
 
 def band(series: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
@@ -67,22 +64,26 @@ def domain_figure(domain: str, runs: pd.DataFrame, path: Path) -> Path | None:
         color = colors[i % len(colors)]
         role = str(group["role"].iloc[0])
         label = f"{recipe} ({role}, {model}, {len(group)} run{'s' if len(group) != 1 else ''})"
-        grid, median, low, high = band([run_progress(r, train=False) for _, r in group.iterrows()])
+        held_out = [run_progress(r, train=False) for _, r in group.iterrows()]
+        for steps, values in held_out:  # each seed, thin, under the median
+            ax.plot(steps, values, color=color, lw=0.5, alpha=0.45)
+        grid, median, low, high = band(held_out)
         if grid.size:
-            ax.plot(grid, median, color=color, lw=1.6, label=label)
-            ax.fill_between(grid, low, high, color=color, alpha=0.18, lw=0)
+            ax.plot(grid, median, color=color, lw=1.8, label=label)
+            ax.fill_between(grid, low, high, color=color, alpha=0.12, lw=0)
         grid, median, _, _ = band([run_progress(r, train=True) for _, r in group.iterrows()])
         if grid.size:
             ax.plot(grid, median, color=color, lw=1.0, ls="--")
     ax.axhline(0.9, color="grey", lw=0.6, ls=":", label="G = 0.9")
     ax.set(xscale="log", ylim=Y_RANGE, xlabel="step", ylabel="progress (0: chance, 1: reference)")
-    ax.set_title(f"{domain}: held-out progress G (solid, median over seeds, band: min–max) "
-                 "and train progress (dashed)", fontsize=9)
+    ax.set_title(f"{domain}: held-out progress G (median over seeds, thin: each seed, band: min–max)\n"
+                 "and train progress (dashed, median)", fontsize=9)
+    ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short step ranges
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # outside: no overlap
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, metadata={"Software": None})
+    fig.savefig(path, dpi=100, metadata={"Software": None}, bbox_inches="tight")  # nothing clipped
     plt.close(fig)
     return path
 

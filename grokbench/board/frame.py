@@ -83,6 +83,8 @@ def record_row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
         "reference_note": None, "train_metric": settings.get("train_metric"), "val_metric": val_metric,
         "final_val": number((record.get("final") or {}).get(val_metric)) if val_metric else None,
         "steps": number(record.get("steps")), "wall_seconds": number(record.get("wall_seconds")),
+        "step_budget": number(((record.get("config") or {}).get("trainer") or {}).get("max_steps")),
+        "parameters": number(record.get("num_parameters")),
         "steps_per_second": number(record.get("steps_per_second")),
         "git_commit": record.get("git_commit"), "git_dirty": record.get("git_dirty"),
         "torch_version": versions.get("torch"), "torch_threads": hardware.get("torch_threads"),

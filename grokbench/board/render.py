@@ -78,13 +78,18 @@ def _median(spread):
 def leaderboard_frame(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration; speed columns only where its runs share hardware and threads."""
     rows = []
-    for config, group in configurations(runs):
+    roles = {"main": 0, "control": 1, "method": 2}
+    ordered = sorted(configurations(runs), key=lambda cg: (  # domains in board order, then role, recipe
+        list(runs["domain"]).index(cg[1]["domain"].iloc[0]), roles.get(str(cg[1]["role"].iloc[0]), 3),
+        *(str(v) for v in cg[0].values())))
+    for config, group in ordered:
         s, role = summarize(group), str(group["role"].iloc[0])
         paired = baseline_runs(runs, group)[0] if role == "method" else control_runs(runs, group)[0]
         speed = next(iter(s["speeds"].values())) if len(s["speeds"]) == 1 else {}
         rows.append({
             "domain": str(group["domain"].iloc[0]), **config, "role": role, "paired_recipe": paired,
-            "seeds": ";".join(map(str, s["seeds"])), "runs": s["runs"], "completed": s["completed"],
+            "seeds": ";".join(map(str, s["seeds"])), "runs": s["runs"], "step_budget": s["step_budget"],
+            "parameters": s["parameters"], "records": s["records"], "completed": s["completed"],
             "failed": s["failed"], "diverged": s["diverged"],
             "verdicts": ";".join(f"{k}={v}" for k, v in sorted(s["outcomes"].items())),
             "grokked": s["grokked"], "reached_g90": s["reached"],

@@ -3,7 +3,9 @@ these), and the speed groups runs are never pooled across."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -63,4 +65,17 @@ def summarize(group: pd.DataFrame) -> dict[str, Any]:
         "reference_source": declared(group, "reference_source"),
         "reference_note": declared(group, "reference_note"),
         "speeds": speeds(group),
+        "step_budget": largest(group["step_budget"]), "parameters": largest(group["parameters"]),
+        "records": records_directory(group),
     }
+
+
+def largest(values: pd.Series) -> int | None:
+    """The largest of a configuration's per-run counts (budget, parameters), None if none."""
+    numbers = pd.to_numeric(values, errors="coerce").dropna()
+    return int(numbers.max()) if len(numbers) else None
+
+
+def records_directory(group: pd.DataFrame) -> str:
+    """The directory that holds all of a configuration's run directories (e.g. records/<recipe>)."""
+    return os.path.commonpath([str(Path(p).parent.parent) for p in group["path"]]) if len(group) else ""

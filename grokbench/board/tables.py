@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -117,13 +118,15 @@ def domain_rows(runs: pd.DataFrame, domain: str) -> list[dict[str, str]]:
         rows.append({
             "recipe": config["recipe"], "model": config["model"], "method": config["method"], "role": role,
             "paired with": paired_with(runs, role, group), "seeds": ",".join(map(str, s["seeds"])) or MISSING,
+            "budget (steps)": fmt_steps(s["step_budget"]), "parameters": fmt_steps(s["parameters"]),
             "verdicts": fmt_outcomes(s["outcomes"]), "grok rate": fmt_rate(s["grokked"], s["runs"]),
             "reached G=0.9": fmt_rate(s["reached"], s["runs"]),
             "steps to G=0.9 (KM median)": fmt_steps(s["generalize_step"]),
             "memorized at": fmt_spread(s["memorize_step"], steps=True),
             "G at memorization": fmt_spread(s["progress_at_memorization"]),
             "plateau (decades)": fmt_spread(s["plateau"]), "transition (decades)": fmt_spread(s["transition"]),
-            "final held-out": fmt_final(s), "reference": fmt_reference(s), "speed": fmt_speeds(s["speeds"])})
+            "final held-out": fmt_final(s), "reference": fmt_reference(s), "speed": fmt_speeds(s["speeds"]),
+            "records": f"[{Path(s['records']).name}]({s['records']})" if s["records"] else MISSING})
     return rows
 
 
