@@ -1,7 +1,8 @@
 """On-disk cache of decoded tensors, so a second run of a real-data task starts at once.
 
-Entries are keyed by a hash of everything that determines their content (source file
-identity, subsample sizes, seeds, preprocessing version) and written atomically.
+Entries are keyed by a hash of everything that determines their content (the data's
+identity from tasks/source.py, subsample sizes, seeds, preprocessing version) and written
+atomically. Every real-data domain uses this one cache, each under its own namespace.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Image classification sets (MNIST, CIFAR-10) through Hugging Face `datasets`.
+"""Image classification sets (MNIST, CIFAR-10), read by the one data loader (tasks/source.py).
 
 Data come from the Hub id, or from a local directory of Parquet files in the Hub schema
-(`task.source=<dir>`). A stratified, seeded subsample is decoded once into uint8 tensors and
-cached on disk (tasks/cache.py); each run then only normalizes them to float32.
+(`task.source=<dir>`). A stratified, seeded subsample (tasks/source.py's rule: the class
+proportions of each split; training seed split_seed, held-out seed split_seed + 1) is decoded
+once into uint8 tensors and cached on disk (tasks/cache.py); each run then only normalizes them.
 
 Pixels are floats in [0, 1]; the model sees them normalized, `(pixel - mean) / std` per
 channel (`PixelNormalization`; mean 0, std 1 for `normalize: unit`). An attack that must stay
@@ -12,119 +13,53 @@ in the valid image range works on pixels and normalizes after perturbing
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
+import pandas as pd
 import torch
 from torch import nn
 
-from grokbench.errors import GrokbenchError, require
+from grokbench.errors import require
 from tasks.base import GrokTask, Splits
-from tasks.cache import cached, file_identity
+from tasks.cache import cached
+from tasks.source import DataSource, draw_per_class
 
 DECODE_VERSION = 1  # bump when the decoded tensors change for the same inputs
 NORMALIZATIONS = ("unit", "standard")
 
 
-def parquet_files(source: str) -> list[Path]:
-    root = Path(source)
-    require(root.is_dir(), f"task.source={source!r} is not a directory; pass task.source=<dir of "
-                           f"Parquet files> (e.g. ../shared/data/mnist)")
-    files = sorted(root.rglob("*.parquet"))
-    require(files, f"task.source={source!r} has no .parquet files; it needs train and test Parquet "
-                   f"files in the Hub schema")
-    return files
+def decode(frame: pd.DataFrame, image_column: str, indices: np.ndarray) -> dict[str, torch.Tensor]:
+    """uint8 images (N, C, H, W) and int64 labels of the chosen rows, decoded by `datasets`'
+    Image feature (as a Hub load decodes them)."""
+    import datasets  # imported here: a cached run does not need it
 
-
-def check_schema(files: list[Path], columns: tuple[str, ...]) -> None:
-    """A one-line error naming the file for unreadable Parquet or a missing column."""
-    for path in files:
-        try:
-            names = pq.read_schema(path).names
-        except Exception as error:  # noqa: BLE001 - any library failure becomes one line
-            raise GrokbenchError(f"{path} is not a readable Parquet file ({type(error).__name__})") from None
-        for column in columns:
-            require(column in names, f"{path} has no column {column!r} (columns: {', '.join(names)}); "
-                                     f"expected the Hub schema with {', '.join(columns)}")
-
-
-def load_dataset_dict(source: str | None, hub_id: str, columns: tuple[str, ...]):
-    """`datasets.load_dataset` on the local directory (its schema already checked by the caller),
-    or on the Hub id when source is null."""
-    import datasets
-
-    if source is not None:
-        try:
-            dsets = datasets.load_dataset(str(source))
-        except Exception as error:  # noqa: BLE001 - any library failure becomes one line
-            raise GrokbenchError(f"task.source={source!r} could not be loaded by datasets "
-                                 f"({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
-    else:
-        try:
-            dsets = datasets.load_dataset(hub_id)
-        except Exception as error:  # noqa: BLE001 - any library failure becomes one line
-            raise GrokbenchError(f"could not load {hub_id} from the Hub ({type(error).__name__}); offline? "
-                                 f"pass task.source=<dir of Parquet files> (e.g. ../shared/data/mnist)") from None
-    for split in ("train", "test"):
-        require(split in dsets, f"task.source={source or hub_id!r} has no {split!r} split "
-                                f"(found: {', '.join(dsets)}); name the files train*.parquet, test*.parquet")
-    return dsets
-
-
-def stratified_subsample(labels: np.ndarray, n: int | None, seed: int) -> np.ndarray:
-    """`n` indices with the class proportions of `labels`, in a seeded random order.
-
-    Each example's rank within its class (in a random order), divided by the class size, says
-    how far into its class it is; taking the `n` smallest fractions keeps proportions.
-    """
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(labels))
-    if n is None or n >= len(labels):
-        return order
-    require(n >= 1, f"subsample size {n} is invalid; allowed: a positive integer or null (all)")
-    shuffled = labels[order]
-    rank = np.zeros(len(labels))
-    for label in np.unique(labels):
-        members = np.flatnonzero(shuffled == label)
-        rank[members] = (np.arange(len(members)) + 0.5) / len(members)
-    chosen = order[np.argsort(rank, kind="stable")[:n]]
-    return chosen[rng.permutation(n)]
-
-
-def decode(split, image_column: str, indices: np.ndarray) -> dict[str, torch.Tensor]:
-    """uint8 images (N, C, H, W) and int64 labels of the chosen rows."""
-    rows = split.select(indices.tolist())
-    images = [np.asarray(image) for image in rows[image_column]]
-    array = np.stack(images)
+    feature = datasets.Image()
+    rows = frame.iloc[indices]
+    array = np.stack([np.asarray(feature.decode_example(value)) for value in rows[image_column]])
     if array.ndim == 3:  # grayscale: add the channel axis
         array = array[:, None]
     else:
         array = array.transpose(0, 3, 1, 2)
     return {"images": torch.from_numpy(np.ascontiguousarray(array)),
-            "labels": torch.tensor(rows["label"], dtype=torch.long)}
+            "labels": torch.tensor(rows["label"].tolist(), dtype=torch.long)}
 
 
-def load_subsample(source: str | None, hub_id: str, image_column: str, n_train: int | None,
-                   n_test: int | None, split_seed: int) -> dict[str, Any]:
+def load_subsample(source: DataSource, n_train: int | None, n_test: int | None,
+                   split_seed: int) -> dict[str, Any]:
     """Decoded train/test subsample, from the on-disk cache when it is there."""
-    columns = (image_column, "label")
-    identity: Any = hub_id
-    if source is not None:
-        files = parquet_files(source)
-        check_schema(files, columns)  # a broken file fails even when its tensors are cached
-        identity = [file_identity(f) for f in files]
+    image_column = source.columns[0]
 
     def build() -> dict[str, Any]:
-        dsets = load_dataset_dict(source, hub_id, columns)
         out = {}
-        for split, n, seed in (("train", n_train, split_seed), ("test", n_test, split_seed + 1)):
-            labels = np.asarray(dsets[split]["label"])
-            out[split] = decode(dsets[split], image_column, stratified_subsample(labels, n, seed))
+        for split, n, seed, what in (("train", n_train, split_seed, "n_train"),
+                                     ("test", n_test, split_seed + 1, "n_test")):
+            frame = source.read(split)
+            chosen = draw_per_class(frame["label"].to_numpy(), n, seed, "proportional", what)
+            out[split] = decode(frame, image_column, chosen)
         return out
 
-    key = {"source": identity, "columns": columns, "n_train": n_train, "n_test": n_test,
+    key = {"source": source.identity(), "columns": source.columns, "n_train": n_train, "n_test": n_test,
            "split_seed": split_seed, "version": DECODE_VERSION}
     return cached("images", key, build)
 
@@ -184,8 +119,9 @@ class ImageTask(GrokTask):
         self.image_shape: tuple[int, ...] = ()
 
     def build_splits(self) -> Splits:
-        data = load_subsample(self.source, self.hub_id, self.image_column, self.n_train,
-                              self.n_test, self.split_seed)
+        source = DataSource(self.source, self.hub_id, (self.image_column, "label"),
+                            example=f"../shared/data/{self.name}")
+        data = load_subsample(source, self.n_train, self.n_test, self.split_seed)
         train = data["train"]["images"].float() / 255.0
         test = data["test"]["images"].float() / 255.0
         channels = train.shape[1]

@@ -1,51 +1,34 @@
 """QM9 molecular properties (MoleculeNet `qm9.csv`) as in Omnigrok: few molecules, one target.
 
-Which molecules (`subset`): `random` draws rows in a seeded random order; `first` takes rows
-in file order, i.e. the first (smallest) molecules of QM9, as Omnigrok's notebook does
-(`QM9(...)[:size]`), and splits them in a seeded random order. Either way rows are turned into
-heavy-atom graphs with RDKit until `n_train + n_val` usable molecules are found; only those
-are featurized, and the result is cached. A SMILES RDKit cannot use is skipped and counted
-(`invalid_smiles` in the record). The target is standardized with the training molecules'
-mean and standard deviation unless `standardize` is false (Omnigrok fits the raw value).
+The CSV (a local file, or the MoleculeNet URL) is read by the one data loader
+(tasks/source.py). Which molecules (`subset`, its rule for a single table): `random` draws
+rows in a seeded random order; `first` takes rows in file order, i.e. the first (smallest)
+molecules of QM9, as Omnigrok's notebook does (`QM9(...)[:size]`), and splits them in a
+seeded random order. Either way rows are turned into heavy-atom graphs with RDKit until
+`n_train + n_val` usable molecules are found; the first `n_train` train, the rest are held
+out. Only those are featurized, and the result is cached. A SMILES RDKit cannot use is
+skipped and counted (`invalid_smiles` in the record). The target is standardized with the
+training molecules' mean and standard deviation unless `standardize` is false (Omnigrok
+fits the raw value).
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
-from grokbench.errors import GrokbenchError, require
+from grokbench.errors import require
 from tasks.base import Detection, GrokTask, Splits
-from tasks.cache import cached, file_identity
+from tasks.cache import cached
 from tasks.molecules import BOND_TYPES, NODE_FEATURES, featurize
+from tasks.source import ROW_ORDERS, DataSource, RowDraw
 
 URL = "https://deepchemdata.s3-us-west-1.amazonaws.com/datasets/qm9.csv"
 TARGETS = ("A", "B", "C", "mu", "alpha", "homo", "lumo", "gap", "r2", "zpve", "u0", "u298",
            "h298", "g298", "cv")
-SUBSETS = ("random", "first")
-SOURCE_HINT = "task.source=<qm9.csv or qm9.csv.gz>, e.g. task.source=../shared/data/qm9/qm9.csv.gz"
-
-
-def read_table(source: str | None, target: str) -> pd.DataFrame:
-    where = source or URL
-    if source is not None:
-        require(Path(source).is_file(), f"task.source={source} is not a file; pass {SOURCE_HINT}")
-    try:
-        frame = pd.read_csv(where)  # pandas reads .csv.gz and URLs itself
-    except Exception as error:  # noqa: BLE001 - any failure to read becomes the one-line hint
-        reason = (str(error).splitlines() or [type(error).__name__])[0][:120]
-        if source is None:
-            raise GrokbenchError(f"cannot download QM9 from {URL} ({reason}); offline, pass "
-                                 f"{SOURCE_HINT}") from None
-        raise GrokbenchError(f"cannot read {source} as CSV ({reason}); pass {SOURCE_HINT}") from None
-    for column in ("smiles", target):
-        require(column in frame.columns,
-                f"{where} has no column {column!r}; columns: {', '.join(map(str, frame.columns))}")
-    return frame
+SUBSETS = ROW_ORDERS  # random | first
 
 
 class QM9(GrokTask):
@@ -73,32 +56,31 @@ class QM9(GrokTask):
         self.featurize_seconds: float | None = None
         self.target_mean = self.target_std = None
 
+    def _data_source(self) -> DataSource:
+        return DataSource(self.source, URL, ("smiles", self.target),
+                          example="../shared/data/qm9/qm9.csv.gz", splits=False)
+
     def _build(self) -> dict:
-        frame = read_table(self.source, self.target)
-        rng = np.random.default_rng(self.split_seed)
-        order = rng.permutation(len(frame)) if self.subset == "random" else np.arange(len(frame))
+        frame = self._data_source().read()
+        draw = RowDraw(len(frame), self.split_seed, self.subset)
         wanted = self.n_train + self.n_val
         started = time.perf_counter()
-        graphs = featurize((frame["smiles"].iat[i] for i in order), wanted, self.max_atoms)
+        graphs = featurize((frame["smiles"].iat[i] for i in draw.order), wanted, self.max_atoms)
         seconds = time.perf_counter() - started
         found = len(graphs["positions"])
         require(found == wanted, f"{self.source or URL} has only {found} usable molecules; "
                                  f"task.n_train + task.n_val = {wanted}")
-        rows = order[graphs["positions"]]
-        if self.subset == "first":  # the first usable molecules, split in a seeded random order
-            split = rng.permutation(wanted)
-            graphs = {**graphs, **{k: graphs[k][torch.from_numpy(split)] for k in ("nodes", "adjacency", "mask")}}
-            rows = rows[split]
+        arranged = draw.arrange(wanted)
+        rows = draw.order[graphs["positions"]][arranged]
+        graphs = {**graphs, **{k: graphs[k][torch.from_numpy(arranged)] for k in ("nodes", "adjacency", "mask")}}
         targets = torch.tensor(frame[self.target].to_numpy(dtype=np.float64)[rows], dtype=torch.float32)
         return {**graphs, "targets": targets, "featurize_seconds": round(seconds, 3),
                 "mol_ids": frame["mol_id"].iloc[rows].tolist() if "mol_id" in frame else None}
 
     def build_splits(self) -> Splits:
-        origin = URL if self.source is None else file_identity(self.source)
-        key = {"origin": origin, "version": self.version, "target": self.target, "n_train": self.n_train,
-               "n_val": self.n_val, "max_atoms": self.max_atoms, "split_seed": self.split_seed}
-        if self.subset != "random":  # the random subset keeps its key: its cached entries stay valid
-            key["subset"] = self.subset
+        key = {"origin": self._data_source().identity(), "version": self.version, "target": self.target,
+               "n_train": self.n_train, "n_val": self.n_val, "max_atoms": self.max_atoms,
+               "split_seed": self.split_seed, "subset": self.subset}
         data = cached("qm9", key, self._build)
         self.invalid_smiles, self.featurize_seconds = data["invalid"], data["featurize_seconds"]
         n = self.n_train

@@ -93,7 +93,7 @@ def test_bad_column_and_offline_errors_name_what_to_do(tmp_path, monkeypatch):
 
     def offline(*args, **kwargs):
         raise URLError("Name or service not known")
-    monkeypatch.setattr("tasks.qm9.pd.read_csv", offline)
+    monkeypatch.setattr("pandas.read_csv", offline)
     with pytest.raises(GrokbenchError) as error:
         QM9(n_train=2, n_val=2).setup()
     assert "task.source=../shared/data/qm9/qm9.csv.gz" in str(error.value) and "\n" not in str(error.value)

@@ -95,7 +95,7 @@ def test_missing_column_and_missing_source_are_one_line_errors(tmp_path):
         pd.DataFrame({"review": ["x"], "label": [0]}).to_parquet(folder / f"{split}.parquet")
     with pytest.raises(GrokbenchError, match=r"train\.parquet has no column 'text'"):
         IMDb(source=str(folder)).setup()
-    with pytest.raises(GrokbenchError, match="task.source=.*nowhere is not a folder"):
+    with pytest.raises(GrokbenchError, match="task.source=.*nowhere is not a directory"):
         IMDb(source=str(tmp_path / "nowhere")).setup()
 
 
