@@ -105,8 +105,17 @@ def run_command(args: list[str]) -> int:
 
 
 def ls_command(args: list[str]) -> int:
+    from grokbench.methods.catalog import method_names, status
+
     for group in CHECKED_GROUPS:
         print(f"{group + 's':12} {', '.join(options(group))}")
+    domains = options("task")  # a run's domain is its task's name
+    print("\nmethod settings per domain (published: from its paper or authors; tuned: picked by "
+          "`grokbench suite method_tuning`; to tune: not yet picked; n/a: does not apply)")
+    width = max(map(len, method_names())) + 2
+    print((" " * (width + 2) + "".join(f"{d:11}" for d in domains)).rstrip())
+    for name in method_names():
+        print(f"  {name:{width}}" + "".join(f"{status(name, d):11}" for d in domains).rstrip())
     return 0
 
 

@@ -46,6 +46,7 @@ class RunRecord(TypedDict, total=False):
     task_params: dict[str, Any]
     model: str
     method: str
+    method_settings: dict[str, Any]  # methods/base.py MethodSettings: domain, knobs, source, tuned, baseline
     seed: int                    # initialization and batch order
     split_seed: int | None       # the train/held-out split
     overrides: list[str]         # the command-line overrides the run was launched with

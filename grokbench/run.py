@@ -32,6 +32,7 @@ from grokbench.callbacks.schedule import EvaluationSchedule
 from grokbench.config import check_task_keys
 from grokbench.errors import GrokbenchError, require
 from grokbench.loggers import build_loggers
+from grokbench.methods.base import Method, build_method
 from grokbench.module import GrokModule
 from grokbench.plot import plot_run
 from grokbench.progress import progress_callback
@@ -107,11 +108,13 @@ def build_task(cfg: DictConfig):
     return task
 
 
-def build_module(cfg: DictConfig, task, model: torch.nn.Module) -> GrokModule:
-    """A method that is a loss (`method.loss`, e.g. StableMax) overrides the experiment's loss."""
+def build_module(cfg: DictConfig, task, model: torch.nn.Module, method: Method | None = None) -> GrokModule:
+    """The module with the method's loss and optimizer (grokbench/methods/base.py); the method's
+    callbacks go to the trainer (train)."""
+    method = method or build_method(cfg.method, task.name)
     settings = OmegaConf.to_container(cfg.module)
-    settings["loss"] = cfg.method.get("loss") or settings["loss"]
-    return GrokModule(model, task.kind, task.num_outputs, optimizer=instantiate(cfg.optim),
+    settings["loss"] = method.loss(settings["loss"], task.kind)
+    return GrokModule(model, task.kind, task.num_outputs, optimizer=method.optimizer(instantiate(cfg.optim), model),
                       eval_splits=task.eval_splits, **settings)
 
 
@@ -257,11 +260,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             task.save_artifacts(run_dir)
         model = build_model(cfg, task)
         record["num_parameters"] = sum(p.numel() for p in model.parameters())
-        module = build_module(cfg, task, model)
+        method = build_method(cfg.method, task.name)  # the run's domain is its task's name
+        record["method_settings"] = method.settings.as_record()
+        module = build_module(cfg, task, model, method)
         settings, reference_source = profile_settings(cfg, task)
         detector = GrokkingDetector(settings, cfg.detector.get("stop_after_steps"))
         record["detector"] = {"settings": vars(settings), "reference_source": reference_source}
-        extra_callbacks = [instantiate(c) for c in cfg.method.get("callbacks", [])]
+        extra_callbacks = method.callbacks(cfg)
         extra_callbacks += [instantiate(c) for c in cfg.callbacks.values()]
         trainer = build_trainer(cfg, run_dir, [detector, *extra_callbacks])
         record["hardware"] = rec.hardware(trainer.strategy.root_device, trainer.precision)

@@ -2,8 +2,14 @@
 
 A suite is `conf/suite/<NAME>.yaml`: `overrides` for every run and named `sweeps`, each a list
 of experiments and seeds run as one Hydra multirun (`experiment=a,b seed=0,1,2`) into
-`<out>/<recipe>/seed<k>` (default out: results/records). A sweep with `methods` also sweeps
-`method=m1,m2` into `<out>/<recipe>_<method>/seed<k>`. The split varies with the seed: every
+`<out>/<recipe>/seed<k>` (default out: the suite's `out`, else results/records). A sweep with
+`methods` also sweeps `method=m1,m2` into `<out>/<recipe>_<method>/seed<k>`; `methods: all` finds
+them in conf/method/ (every one but baseline that applies to the experiment's domain), so a new
+method needs no edit here. A sweep with `tune: true` runs each method's tuning sweep for the
+experiment's domain (`per_domain.<domain>.tune` in its config: `method.<knob>=v1,v2,v3`) into
+`<out>/<recipe>_<method>_<knob><value>/seed<k>`. A sweep with a `grid` ({key: [values]}) runs
+every combination (`key=v1,v2` in the multirun) into `<out>/<recipe>/<key>=<value>,.../seed<k>`
+(conf/suite/phase.yaml); the board shows one row per cell. The split varies with the seed: every
 run gets `task.split_seed=${seed}` unless its sweep says `fixed_split: true` (then the split is
 the recipe's). With `--data DIR` a sweep's `source`
 points its task at local files (++task.source=DIR/<source>). Overrides on the command line go to
@@ -14,6 +20,8 @@ Afterwards the suite reads the records it expected and exits 1 if any is missing
 
 from __future__ import annotations
 
+import functools
+import itertools
 import os
 import shlex
 import subprocess
@@ -21,11 +29,14 @@ import sys
 import time
 from pathlib import Path
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from grokbench.board.formatting import fmt_float, fmt_steps, markdown
 from grokbench.cli import CONF_DIR, options
+from grokbench.config import compose_config
 from grokbench.errors import require
+from grokbench.methods.catalog import applies, method_names, tuning_plan
 from grokbench.record import RECORD_NAME, read_record
 
 DEFAULT_OUT = "results/records"
@@ -41,7 +52,68 @@ def load_suite(name: str) -> DictConfig:
     missing = [e for e in wanted if e not in known]
     require(not missing, f"suite {name} lists unknown experiments {', '.join(missing)}; "
                          f"available: {', '.join(sorted(known))}")
+    listed = [m for sweep in suite.sweeps.values() if sweep.get("methods") not in (None, "all")
+              for m in sweep.methods]
+    unknown = [m for m in listed if m not in method_names(include_baseline=True)]
+    require(not unknown, f"suite {name} lists unknown methods {', '.join(unknown)}; "
+                         f"available: all, {', '.join(method_names(include_baseline=True))}")
     return suite
+
+
+@functools.cache
+def experiment_domain(experiment: str) -> str:
+    return str(compose_config([f"experiment={experiment}"]).meta.domain)
+
+
+def multiruns(sweep: DictConfig) -> list[tuple[list[str], list[str], str, list[str]]]:
+    """Each Hydra multirun of a sweep: (experiments, method overrides, run subdirectory, the run
+    directory names it makes for one seed)."""
+    experiments, methods = list(sweep.experiments), sweep.get("methods")
+    if sweep.get("tune"):
+        runs = []
+        for e in experiments:
+            domain = experiment_domain(e)
+            for m in method_names():
+                for knob, values in tuning_plan(m, domain).items():
+                    label = knob.replace(".", "_")
+                    runs.append(([e], [f"method={m}", f"++method.{knob}={','.join(map(str, values))}"],
+                                 f"${{name}}_${{method.name}}_{label}${{method.{knob}}}/seed${{seed}}",
+                                 [f"{e}_{m}_{label}{v}" for v in values]))
+        return runs
+    if methods == "all":
+        found = [([e], [m for m in method_names() if applies(m, experiment_domain(e))]) for e in experiments]
+    else:
+        found = [(experiments, list(methods or []))]
+    return [(es, [f"method={','.join(ms)}"], "${name}_${method.name}/seed${seed}", [f"{e}_{m}" for e in es for m in ms])
+            if ms else (es, [], "${name}/seed${seed}", es) for es, ms in found]
+
+
+def grid_cells(sweep: DictConfig) -> tuple[list[str], str, list[str]]:
+    """A sweep's `grid` ({key: [values]}, every combination run): (its multirun overrides, the
+    directory level it adds, that level's names: `key=value,...` as Hydra fills the values in)."""
+    grid = sweep.get("grid")
+    if grid is None:
+        return [], "", []
+    require(OmegaConf.is_dict(grid) and len(grid) and all(OmegaConf.is_list(v) and len(v) and
+                                            all(isinstance(x, (int, float, str)) for x in v)
+                                            for v in grid.values()),
+            f"grid {OmegaConf.to_container(grid) if OmegaConf.is_config(grid) else grid} is invalid; "
+            "allowed: {key: [value, ...]} with numbers or words, e.g. {optim.weight_decay: [0.01, 0.1]}")
+    parser = OverridesParser.create()
+    filled = [[str(parser.parse_override(f"{k}={v}").value()) for v in values] for k, values in grid.items()]
+    return ([f"{k}={','.join(map(str, values))}" for k, values in grid.items()],
+            ",".join(f"{k}=${{{k}}}" for k in grid),
+            [",".join(f"{k}={v}" for k, v in zip(grid, cell)) for cell in itertools.product(*filled)])
+
+
+def gridded_multiruns(sweep: DictConfig) -> list[tuple[list[str], list[str], str, list[str]]]:
+    """multiruns(sweep) with the sweep's grid: its overrides added, one directory per grid cell
+    before seed<k> (`<recipe>/<key>=<value>,.../seed<k>`; quoted, as ',' and '=' are Hydra syntax)."""
+    overrides, level, cells = grid_cells(sweep)
+    if not overrides:
+        return multiruns(sweep)
+    return [(es, [*ms, *overrides], "'" + subdir.replace("/seed${seed}", f"/{level}/seed${{seed}}") + "'",
+             [f"{name}/{cell}" for name in names for cell in cells]) for es, ms, subdir, names in multiruns(sweep)]
 
 
 def _value(overrides: list[str], key: str) -> str | None:
@@ -71,22 +143,21 @@ def sweep_commands(suite: DictConfig, out: str, seeds: list[int] | None,
     for sweep in suite.sweeps.values():
         sweep_seeds = seeds if seeds is not None else list(sweep.seeds)
         source = [f"++task.source={Path(data) / sweep.source}"] if data and sweep.get("source") else []
-        methods = [f"method={','.join(sweep.methods)}"] if sweep.get("methods") else []
-        subdir = "${name}_${method.name}/seed${seed}" if methods else "${name}/seed${seed}"
-        commands.append([
-            sys.executable, "-m", "grokbench.cli", "run", "-m",
-            f"experiment={','.join(sweep.experiments)}", *methods,
-            f"seed={','.join(map(str, sweep_seeds))}", *split_seed(sweep),
-            f"hydra.sweep.dir={out}", f"hydra.sweep.subdir={subdir}",
-            *suite.get("overrides", []), *source, *default_threads(overrides), *overrides])
+        for experiments, methods, subdir, _ in gridded_multiruns(sweep):
+            commands.append([
+                sys.executable, "-m", "grokbench.cli", "run", "-m",
+                f"experiment={','.join(experiments)}", *methods,
+                f"seed={','.join(map(str, sweep_seeds))}", *split_seed(sweep),
+                f"hydra.sweep.dir={out}", f"hydra.sweep.subdir={subdir}",
+                *suite.get("overrides", []), *source, *default_threads(overrides), *overrides])
     return commands
 
 
 def expected_runs(suite: DictConfig, seeds: list[int] | None) -> list[tuple[str, int]]:
-    """(run directory name, seed) of every run: `<recipe>` or, in method sweeps, `<recipe>_<method>`."""
-    return [(f"{e}_{m}" if m else e, s) for sweep in suite.sweeps.values()
-            for e in sweep.experiments for m in sweep.get("methods") or [None]
-            for s in (seeds if seeds is not None else sweep.seeds)]
+    """(run directory name, seed) of every run: `<recipe>`, in method sweeps `<recipe>_<method>`,
+    in tuning sweeps `<recipe>_<method>_<knob><value>`."""
+    return [(name, s) for sweep in suite.sweeps.values() for *_, names in gridded_multiruns(sweep)
+            for name in names for s in (seeds if seeds is not None else sweep.seeds)]
 
 
 def report(out: Path, runs: list[tuple[str, int]]) -> int:
@@ -108,7 +179,7 @@ def parse(args: list[str]) -> tuple[str, dict, list[str]]:
     require(bool(args) and not args[0].startswith("-"),
             f"grokbench suite needs a suite name; available: {', '.join(options('suite'))}")
     name, overrides, rest = args[0], [], args[1:]
-    flags = {"out": DEFAULT_OUT, "seeds": None, "data": None, "dry_run": False}
+    flags = {"out": None, "seeds": None, "data": None, "dry_run": False}
     while rest:
         arg = rest.pop(0)
         if arg in ("--out", "--seeds", "--data"):
@@ -133,10 +204,14 @@ def suite_command(args: list[str]) -> int:
         return 0
     name, flags, overrides = parse(args)
     suite = load_suite(name)
+    flags["out"] = flags["out"] or suite.get("out") or DEFAULT_OUT  # tuning runs stay apart from the grid's
     commands = sweep_commands(suite, flags["out"], flags["seeds"], overrides, flags["data"])
     for command in commands:
         print(f"$ {shlex.join(['grokbench', *command[3:]])}", flush=True)
-    if flags["dry_run"]:
+    if flags["dry_run"]:  # and every run those commands make, where its record will be
+        runs = expected_runs(suite, flags["seeds"])
+        print(f"\n{len(runs)} runs:", *(f"  {Path(flags['out']) / name / f'seed{seed}'}" for name, seed in runs),
+              sep="\n")
         return 0
     started = time.perf_counter()
     for command in commands:

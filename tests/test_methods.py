@@ -1,32 +1,53 @@
-"""The methods grid: each filter/loss/constraint against hand-computed values, then every
-method through a real (tiny) run, and one-line errors for bad method parameters."""
+"""The methods grid: each filter/loss/constraint/optimizer against hand-computed values; the
+Method contract (per-domain settings with sources, a new method found by `ls`, the methods suite
+and the board); every method on every domain's tiny data changes training against the
+baseline; one-line errors for bad method parameters."""
 
 from __future__ import annotations
 
 import functools
+import json
+import shutil
 from types import SimpleNamespace
 
 import lightning as L
 import pytest
 import torch
 from conftest import compose_config
-from test_images import write_split  # tiny generated data of the other domains' tests
+from hydra.utils import get_class
+from test_images import write_set  # tiny generated data of the other domains' tests
+from test_molecules import write_qm9
 from test_text import write_imdb
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+import grokbench.cli
+import grokbench.config
+import grokbench.methods.catalog
+import grokbench.suite
 from grokbench import run
+from grokbench.board import write_board
+from grokbench.cli import main, options
+from grokbench.config import CONF_DIR
 from grokbench.errors import GrokbenchError
-from grokbench.losses import LOSSES
-from grokbench.methods.grokfast import GrokfastEMA, GrokfastMA
+from grokbench.losses import LOSSES, cross_entropy_float64
+from grokbench.methods.base import MAX_CANDIDATES, build_method, knob_parameters
+from grokbench.methods.catalog import declaration, entry, knob_value, method_names, pending, tuning_plan
+from grokbench.methods.grokfast import GrokfastEMA, GrokfastMA, LearningRateMatched
+from grokbench.methods.muon import CombinedOptimizer, MuonMethod, hidden_matrices
 from grokbench.methods.orthograd import OrthoGrad, orthogonalize
 from grokbench.methods.stablemax import stablemax_cross_entropy
-from grokbench.methods.weight_norm import WeightNormConstraint, total_norm
-from grokbench.module import GrokModule
+from grokbench.methods.tuning import pick, report
+from grokbench.methods.weight_norm import WeightNormConstraint, WeightNormMethod, total_norm
+from grokbench.module import GrokModule, scale_initialization
 from grokbench.run import train
+from grokbench.suite import load_suite, sweep_commands
+from models.mlp import TokenMLP
+from models.transformer import Transformer
 
 GRADIENTS = [[1.0, 0.0], [3.0, 2.0], [-1.0, 4.0], [5.0, 5.0]]
-METHODS = ["baseline", "grokfast_ema", "grokfast_ma", "stablemax", "orthograd", "weight_norm_constraint"]
+METHODS = method_names()  # every conf/method/ option but baseline: nothing lists them
+DOMAINS = options("task")   # a run's domain is its task's name
 TINY_MODULAR = ["task.p=7", "task.train_fraction=0.6", "model=token_mlp", "model.d_embed=8",
                 "model.width=16", "trainer.max_steps=12", "eval.every=4", "module.warmup_steps=0"]
 
@@ -137,18 +158,180 @@ def test_weight_norm_constraint_holds_the_norm_after_steps():
     assert any(not torch.allclose(p, 0.5 * q) for p, q in zip(model.parameters(), start))
 
 
+def test_weight_norm_method_holds_the_standard_initialization_norm():
+    """Omnigrok's target is a multiple of the standard initialization's norm: with init_scale 8
+    and norm_scale 1 the constraint sets the alpha-scaled network back to its unscaled norm."""
+    torch.manual_seed(0)
+    model = nn.Linear(6, 4)
+    standard = total_norm(model).item()
+    scale_initialization(model, 8.0)
+    (constraint,) = WeightNormMethod(norm_scale=1.0).callbacks(SimpleNamespace(module=SimpleNamespace(init_scale=8.0)))
+    assert constraint.factor == 1 / 8
+    constraint.on_train_start(None, model)
+    assert total_norm(model).item() == pytest.approx(standard, rel=1e-6)
+
+
+def test_lr_matched_scales_the_learning_rate_and_keeps_lr_times_weight_decay():
+    """lr_scale 3 (1 + grokfast_ema's lamb 2): lr 1e-3 -> 3e-3; the domain's weight decay 2.0 -> 2/3,
+    so that AdamW's decay per step, lr * weight_decay = 2e-3, is the Grokfast run's."""
+    factory = functools.partial(torch.optim.AdamW, lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98))
+    scaled = LearningRateMatched(lr_scale=3.0, optim={"weight_decay": 2.0}).optimizer(factory, nn.Linear(2, 2))
+    assert scaled.keywords["lr"] == pytest.approx(3e-3) and scaled.keywords["weight_decay"] == pytest.approx(2 / 3)
+    assert scaled.keywords["lr"] * scaled.keywords["weight_decay"] == pytest.approx(1e-3 * 2.0)
+    assert scaled.keywords["betas"] == (0.9, 0.98) and scaled.func is torch.optim.AdamW
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_lr_matched_follows_grokfast_ema_on_every_domain(domain):
+    matched, grokfast = entry("grokfast_lr_matched", domain), entry("grokfast_ema", domain)
+    if grokfast["lamb"] is None:  # still to tune: so is the matched learning rate
+        assert matched["lr_scale"] is None and matched["tuned"]
+    else:
+        assert matched["lr_scale"] == pytest.approx(1 + grokfast["lamb"])
+    assert matched.get("optim") == grokfast.get("optim")
+
+
+def test_muon_takes_the_hidden_matrices_and_steps_with_adamw_as_one_optimizer():
+    torch.manual_seed(0)
+    model = TokenMLP(vocab_size=5, seq_len=2, num_outputs=5, d_embed=4, width=8, depth=2)
+    matrices = hidden_matrices(model)
+    assert [tuple(p.shape) for p in matrices] == [(8, 8), (8, 8)]  # not the embedding, biases or head (5, 8)
+    factory = MuonMethod().optimizer(functools.partial(torch.optim.AdamW, lr=1e-3, weight_decay=0.5), model)
+    optimizer = factory(model.parameters())
+    muon, rest = optimizer.optimizers
+    assert isinstance(optimizer, CombinedOptimizer) and isinstance(muon, torch.optim.Muon)
+    assert {id(p) for g in muon.param_groups for p in g["params"]} == {id(p) for p in matrices}
+    assert isinstance(rest, torch.optim.AdamW) and len([p for g in rest.param_groups for p in g["params"]]) == 5  # embedding, 2 biases, head
+    assert muon.param_groups[0]["weight_decay"] == 0.5 and muon.param_groups[0]["adjust_lr_fn"] == "match_rms_adamw"
+    torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5)  # the warmup reaches Muon's group too
+    assert muon.param_groups[0]["lr"] == rest.param_groups[0]["lr"] == pytest.approx(5e-4)
+    model(torch.tensor([[0, 1], [2, 3]])).pow(2).sum().backward()
+    before = [p.detach().clone() for p in model.parameters()]
+    closures = []
+    optimizer.step(lambda: closures.append(1))
+    assert closures == [1] and all(not torch.equal(p, b) for p, b in zip(model.parameters(), before))
+    state = optimizer.state_dict()
+    assert set(state) == {"optimizers"} and len(state["optimizers"]) == 2
+    optimizer.load_state_dict(state)  # a resumed run restores both optimizers
+
+
+def test_muon_leaves_the_transformer_embeddings_norms_and_unembedding_to_adamw():
+    model = Transformer(vocab_size=7, seq_len=2, num_outputs=7, n_layers=1, d_model=8, n_heads=2, d_mlp=16)
+    block = model.blocks[0]
+    assert [id(p) for p in hidden_matrices(model)] == [id(block.qkv.weight), id(block.attn_out.weight),
+                                                       id(block.mlp[0].weight), id(block.mlp[2].weight)]
+
+
+# --- the contract: per-domain settings with their sources ------------------------------------
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_declares_every_domain_with_a_source(method):
+    spec = declaration(method)
+    assert set(spec["per_domain"]) == set(DOMAINS), "every domain: its setting, or why it does not apply"
+    knobs = knob_parameters(get_class(spec["_target_"]))
+    for domain, settings in spec["per_domain"].items():
+        if settings.get("skip"):
+            assert isinstance(settings["skip"], str) and set(settings) == {"skip"}, domain
+            continue
+        assert isinstance(settings.get("source"), str) and settings["source"], f"{domain}: a source"
+        assert isinstance(settings.get("tuned"), bool), domain
+        assert set(settings) <= {"source", "tuned", "tune", *knobs}, domain
+        for knob, candidates in tuning_plan(method, domain).items():
+            assert settings["tuned"], f"{domain}: a swept knob is reported as tuned"
+            assert 1 <= len(candidates) <= MAX_CANDIDATES == 3, f"{domain}: at most 3 values"
+            assert knob_value(settings, knob) in (None, *candidates), f"{domain}: the pick is a candidate"
+
+
+def test_pending_knobs_are_the_ones_left_null():
+    assert pending("grokfast_ema", "s5") == ["lamb"] and pending("grokfast_ema", "mnist") == []
+    assert pending("adamw_strong_wd", "cifar10") == ["optim.weight_decay"]
+    assert pending("grokfast_lr_matched", "s5") == ["lr_scale"]
+
+
+def test_domain_settings_come_from_the_run_domain_and_given_knobs_win():
+    cfg = compose_config(["method=grokfast_ema"])
+    method = build_method(cfg.method, "mnist")
+    assert (method.filter.alpha, method.filter.lamb, method.optim) == (0.8, 0.1, {"weight_decay": 2.0})
+    settings = method.settings
+    assert (settings.domain, settings.tuned, settings.given, settings.baseline) == ("mnist", False, [], "baseline")
+    assert "README 'MNIST (MLP)'" in settings.source
+    given = build_method(compose_config(["method=grokfast_ema", "method.lamb=0.5",
+                                         "+method.optim.weight_decay=0.3"]).method, "mnist")
+    assert (given.filter.alpha, given.filter.lamb, given.optim) == (0.8, 0.5, {"weight_decay": 0.3})
+    assert given.settings.given == ["lamb", "optim.weight_decay"]
+    tuning = build_method(compose_config(["method=grokfast_ema", "method.lamb=1.0"]).method, "s5")
+    assert (tuning.settings.tuned, tuning.settings.given, tuning.filter.alpha) == (True, ["lamb"], 0.98)
+
+
+def test_the_known_problems_are_gone():
+    """Issue 12: the weight-norm target is 1/alpha of the initial norm; ⊥Grad runs with weight
+    decay 0; StableMax is compared with a float64 softmax cross-entropy on the same optimizer;
+    Grokfast uses its authors' MNIST knobs on MNIST."""
+    mnist = compose_config(["experiment=quick_mnist", "method=weight_norm_constraint"])
+    (constraint,) = build_method(mnist.method, "mnist").callbacks(mnist)
+    assert constraint.factor == pytest.approx(1 / 8) and mnist.module.init_scale == 8
+    for domain in DOMAINS:
+        assert build_method(compose_config(["method=orthograd"]).method, domain).optim == {"weight_decay": 0.0}
+    stablemax = build_method(compose_config(["method=stablemax"]).method, "modular")
+    softmax = build_method(compose_config([f"method={stablemax.settings.baseline}"]).method, "modular")
+    assert (stablemax.loss("cross_entropy", "classification"), softmax.loss("cross_entropy", "classification")) \
+        == ("stablemax", "cross_entropy_float64")
+    assert stablemax.optim == softmax.optim and LOSSES["cross_entropy_float64"] is cross_entropy_float64
+    grokfast = build_method(compose_config(["method=grokfast_ema"]).method, "mnist")
+    assert (grokfast.filter.alpha, grokfast.filter.lamb, grokfast.optim["weight_decay"]) == (0.8, 0.1, 2.0)
+
+
+@pytest.mark.parametrize("overrides, domain, message", [
+    (["method=grokfast_ema"], "s5", "method.lamb of grokfast_ema is not yet tuned for domain s5"),
+    (["method=adamw_strong_wd"], "cifar10", "method.optim.weight_decay of adamw_strong_wd is not yet tuned"),
+    (["method=stablemax"], "qm9", "method stablemax does not apply to domain qm9: QM9 is regression"),
+    (["method=muon"], "cifar10", "method muon does not apply to domain cifar10"),
+    (["method=orthograd", "+method.alpha=0.5"], "modular", "method.alpha is not a knob of method orthograd"),
+])
+def test_unusable_method_settings_fail_in_one_line(overrides, domain, message):
+    with pytest.raises(GrokbenchError, match=message) as error:
+        build_method(compose_config(overrides).method, domain)
+    assert "\n" not in str(error.value)
+
+
+def test_tuning_picks_the_fastest_candidate_then_the_highest_final_progress(tmp_path):
+    def record(step, final, status="completed"):
+        return {"status": status, "generalized_step": step, "profile": {"final_progress": final}}
+
+    assert pick([0.1, 1.0, 2.0], {0.1: record(900, 1.0), 1.0: record(400, 0.95), 2.0: record(None, 1.0)}) == 1.0
+    assert pick([0.1, 1.0, 2.0], {0.1: record(None, 0.3), 1.0: record(None, 0.6), 2.0: record(None, 0.6)}) == 1.0
+    assert pick([0.1, 1.0], {0.1: record(100, 1.0, "failed"), 1.0: record(None, 0.2)}) == 1.0
+    assert pick([0.1], {}) is None
+    for value, step in ((0.1, None), (1.0, 300), (2.0, 500)):
+        run_dir = tmp_path / f"s5_token_mlp_grokfast_ema_lamb{value}" / "seed100"
+        run_dir.mkdir(parents=True)
+        (run_dir / "record.json").write_text(json.dumps({
+            **record(step, 0.9), "recipe": "s5_token_mlp", "seed": 100,
+            "method_settings": {"name": "grokfast_ema", "domain": "s5", "knobs": {"alpha": 0.98, "lamb": value}}}))
+    assert report(tmp_path)[-1].startswith("grokfast_ema / s5: lamb: 1.0   # picked")
+
+
+# --- every method through real runs ----------------------------------------------------------
+def runnable(method: str, domain: str) -> list[str]:
+    """Overrides that fill the knobs still to tune (their first candidate) and shrink MA's window."""
+    plan = tuning_plan(method, domain)
+    filled = [f"++method.{k}={plan[k][0] if k in plan else 2.0}" for k in pending(method, domain)]
+    return filled + (["method.window=2"] if method == "grokfast_ma" else [])
+
+
 @pytest.fixture(scope="module")
 def baseline_modular(tmp_path_factory):
     """The baseline's record on the tiny modular run: each method must change its training."""
     return train(compose_config(["method=baseline", *TINY_MODULAR], tmp_path_factory.mktemp("baseline")))
 
 
-@pytest.mark.parametrize("method", METHODS[1:])
+@pytest.mark.parametrize("method", METHODS)
 def test_every_method_runs_on_modular_and_changes_training(run_config, baseline_modular, method):
-    window = ["method.window=4"] if method == "grokfast_ma" else []  # the default 100 > 12 steps
-    record = train(run_config([f"method={method}", *window, *TINY_MODULAR]))
+    record = train(run_config([f"method={method}", *runnable(method, "modular"), *TINY_MODULAR]))
     assert baseline_modular["status"] == record["status"] == "completed", record["error"]
     assert record["method"] == method and record["steps"] == 12
+    settings = record["method_settings"]
+    assert settings["name"] == method and settings["domain"] == "modular" and settings["source"]
+    assert settings["tuned"] == entry(method, "modular")["tuned"]
     # same seed, data and model: a method that did nothing would give the baseline's loss
     assert record["final"]["train_eval/loss"] != pytest.approx(baseline_modular["final"]["train_eval/loss"], rel=1e-4)
     if method == "weight_norm_constraint":  # the norm is the same at every evaluation
@@ -156,44 +339,62 @@ def test_every_method_runs_on_modular_and_changes_training(run_config, baseline_
         assert max(norms) == pytest.approx(min(norms), rel=1e-5)
 
 
-@pytest.fixture
-def other_domains(tmp_path, monkeypatch):
-    """Overrides for a few steps of each non-algorithmic task on tiny generated files."""
-    monkeypatch.setenv("GROKBENCH_CACHE", str(tmp_path / "cache"))
-    mnist = tmp_path / "mnist"
-    mnist.mkdir()
-    write_split(mnist / "train.parquet", "image", per_class=3, mode="L", size=28)
-    write_split(mnist / "test.parquet", "image", per_class=1, mode="L", size=28)
-    imdb = write_imdb(tmp_path / "imdb", n_per_class=10)
-    steps = ["trainer.max_steps=4", "eval.every=2", "eval.log_spaced=false"]
+@pytest.fixture(scope="module")
+def domain_overrides(tmp_path_factory):
+    """Each other domain's methods-suite recipe, shrunk to a few steps on tiny generated files."""
+    root = tmp_path_factory.mktemp("data")
+    mnist, cifar = write_set(root / "mnist", "image", mode="L", size=28), write_set(root / "cifar10", "img", "RGB", 32)
+    imdb, qm9 = write_imdb(root / "imdb", n_per_class=10), write_qm9(root / "qm9.csv")
     return {
-        "mnist": ["experiment=quick_mnist", f"task.source={mnist}", "task.n_train=20", "model.width=8", *steps],
+        "s5": ["experiment=s5_token_mlp", "task.train_fraction=0.05", "model.d_embed=8", "model.width=8"],
+        "mnist": ["experiment=quick_mnist", f"task.source={mnist}", "task.n_train=20", "model.width=8"],
         "imdb": ["experiment=imdb_bow_largeinit", f"task.source={imdb}", "task.n_train=12", "task.n_test=8",
-                 "task.vocab_size=20", "task.batch_size=6", "model.width=8", *steps],
+                 "task.vocab_size=20", "task.batch_size=6", "model.width=8"],
+        "qm9": ["experiment=quick_qm9", f"task.source={qm9}", "task.n_train=8", "task.n_val=4", "task.batch_size=4",
+                "model.channels=[8,4]", "model.edge_hidden=8", "model.head_width=8"],
+        "cifar10": ["experiment=quick_cifar10", f"task.source={cifar}", "task.n_train=20", "task.n_test=10",
+                    "model.width=4"],
     }
 
 
-@pytest.mark.parametrize("domain", ["mnist", "imdb"])
-def test_every_method_runs_on_other_domains_and_changes_training(run_config, other_domains, domain, tmp_path):
-    final_losses = {}
+def weights_after_steps(cfg, task, steps: int = 3) -> torch.Tensor:
+    """The weights after a few training steps with the run's method (no evaluation, no record)."""
+    L.seed_everything(int(cfg.seed), verbose=False)
+    model = run.build_model(cfg, task)
+    method = build_method(cfg.method, task.name)
+    module = run.build_module(cfg, task, model, method)
+    trainer = L.Trainer(max_steps=steps, limit_val_batches=0, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, callbacks=method.callbacks(cfg))
+    with run.known_warnings():
+        trainer.fit(module, datamodule=task)
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+@pytest.mark.parametrize("domain", [d for d in DOMAINS if d != "modular"])
+def test_every_method_changes_training_on_every_other_domain(domain_overrides, domain, monkeypatch, tmp_path):
+    monkeypatch.setenv("GROKBENCH_CACHE", str(tmp_path / "cache"))
+    base = compose_config([*domain_overrides[domain], "threads=1"])
+    task = run.build_task(base)
+    assert task.name == domain
+    baseline = weights_after_steps(base, task)
+    linears = [m for m in run.build_model(base, task).modules() if isinstance(m, nn.Linear)]
+    assert linears[-1].out_features == task.num_outputs  # the head, which Muon leaves to AdamW
     for method in METHODS:
-        window = ["method.window=2"] if method == "grokfast_ma" else []  # the default 100 > 4 steps
-        cfg = run_config([*other_domains[domain], f"method={method}", *window])
-        cfg.run_dir = str(tmp_path / domain / method)
-        record = train(cfg)
-        assert record["status"] == "completed", (method, record["error"])
-        assert record["method"] == method and record["steps"] == 4
-        final_losses[method] = record["final"]["train_eval/loss"]
-    for method in METHODS[1:]:  # e.g. StableMax must replace quick_mnist's own MSE loss
-        assert final_losses[method] != pytest.approx(final_losses["baseline"], rel=1e-6), method
+        cfg = compose_config([*domain_overrides[domain], f"method={method}", *runnable(method, domain)])
+        if entry(method, domain) is None:  # the method says why it does not apply here
+            with pytest.raises(GrokbenchError, match=f"method {method} does not apply to domain {domain}"):
+                build_method(cfg.method, domain)
+            continue
+        assert not torch.equal(weights_after_steps(cfg, task), baseline), f"{method} changed nothing on {domain}"
 
 
-def test_stablemax_method_overrides_the_experiment_loss():
-    cfg = compose_config(["experiment=quick_mnist", "method=stablemax"])
-    assert cfg.module.loss == "mse" and cfg.method.loss == "stablemax"
-    module = run.build_module(cfg, SimpleNamespace(kind="classification", num_outputs=10,
-                                                       eval_splits=("train_eval", "val")), nn.Linear(4, 10))
-    assert module.loss_fn is stablemax_cross_entropy
+def test_stablemax_and_its_baseline_replace_the_experiment_loss():
+    task = SimpleNamespace(name="mnist", kind="classification", num_outputs=10, eval_splits=("train_eval", "val"))
+    for method, loss in (("stablemax", stablemax_cross_entropy), ("softmax_float64", cross_entropy_float64)):
+        cfg = compose_config(["experiment=quick_mnist", f"method={method}"])
+        assert cfg.module.loss == "mse"
+        module = run.build_module(cfg, task, nn.Linear(4, 10))
+        assert module.loss_fn is loss and module.optimizer_factory.keywords["weight_decay"] == 0.0
 
 
 @pytest.mark.parametrize("override, message", [
@@ -202,12 +403,73 @@ def test_stablemax_method_overrides_the_experiment_loss():
     ("method=grokfast_ema method.lamb=-1", "method.lamb=-1"),
     ("method=grokfast_ma method.window=0", "method.window=0 is invalid; allowed: an integer >= 1"),
     ("method=grokfast_ma method.lamb=-2.0", "method.lamb=-2.0 is invalid"),
-    ("method=weight_norm_constraint method.factor=0", "method.factor=0 is invalid"),
+    ("method=weight_norm_constraint method.norm_scale=0", "method.norm_scale=0 is invalid"),
+    ("method=grokfast_lr_matched method.lr_scale=-1", "method.lr_scale=-1 is invalid"),
+    ("method=muon method.momentum=1.5", "method.momentum=1.5 is invalid"),
+    ("method=baseline +method.loss=hinge", "method.loss='hinge' is unknown; allowed: cross_entropy"),
 ])
 def test_bad_method_parameters_fail_in_one_line(run_config, override, message):
     record = train(run_config([*override.split(), *TINY_MODULAR]))
     assert record["status"] == "failed"
     assert message in record["error"] and "\n" not in record["error"]
+
+
+# --- the contract: a new method is its module plus its config --------------------------------
+NEW_METHOD = '''
+from lightning.pytorch.callbacks import Callback
+
+from grokbench.methods.base import Method
+
+
+class HalveGradients(Callback):
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+        for p in pl_module.parameters():
+            if p.grad is not None:
+                p.grad.mul_(self.factor)
+
+
+class GradientScale(Method):
+    def __init__(self, factor: float, optim=None):
+        super().__init__(optim=optim)
+        self.factor = factor
+
+    def callbacks(self, cfg):
+        callback = HalveGradients()
+        callback.factor = self.factor
+        return [callback]
+'''
+
+
+def test_a_new_method_file_and_config_show_up_in_ls_the_suite_and_the_board(tmp_path, monkeypatch, capsys):
+    conf, package = tmp_path / "conf", tmp_path / "plugins"
+    shutil.copytree(CONF_DIR, conf)
+    package.mkdir()
+    (package / "gradient_scale.py").write_text(NEW_METHOD)
+    skips = "".join(f"  {d}: {{skip: not tried}}\n" for d in DOMAINS if d != "modular")
+    (conf / "method" / "gradient_scale.yaml").write_text(
+        "_target_: gradient_scale.GradientScale\nname: gradient_scale\nfactor: null\nper_domain:\n"
+        f"  modular: {{factor: 0.5, tuned: false, source: a test}}\n{skips}")
+    monkeypatch.syspath_prepend(str(package))
+    for module in (grokbench.config, grokbench.cli, grokbench.methods.catalog, grokbench.suite):
+        monkeypatch.setattr(module, "CONF_DIR", conf)
+
+    assert main(["ls"]) == 0
+    listing = capsys.readouterr().out
+    assert "gradient_scale" in listing.split("methods", 1)[1].splitlines()[0]
+    assert any(line.split()[:2] == ["gradient_scale", "n/a"] for line in listing.splitlines())  # cifar10 first
+
+    commands = {c[5]: c[6] for c in sweep_commands(load_suite("methods"), "out", None, [])}
+    assert "gradient_scale" in commands["experiment=default"].split("=")[1].split(",")
+    assert "gradient_scale" not in commands["experiment=quick_mnist"]
+
+    records = tmp_path / "records"
+    for method in ("baseline", "gradient_scale"):
+        record = train(compose_config([f"method={method}", *TINY_MODULAR], records / f"default_{method}" / "seed0"))
+        assert record["status"] == "completed", record["error"]
+    assert record["method_settings"]["knobs"] == {"factor": 0.5} and record["method_settings"]["source"] == "a test"
+    write_board([records], tmp_path / "board", allow_mixed=True)
+    methods = (tmp_path / "board" / "README.md").read_text().split("## Methods")[1]
+    assert "| gradient_scale " in methods and "factor 0.5 (published)" in methods
 
 
 # This test fits a bare module with no validation data on purpose (it only inspects the step).

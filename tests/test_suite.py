@@ -14,8 +14,16 @@ from omegaconf import OmegaConf
 from grokbench import run
 from grokbench.cli import CONF_DIR, options
 from grokbench.data import ShuffledBatches
+from grokbench.methods.catalog import applies, method_names, tuning_plan
 from grokbench.record import RECORD_NAME, read_record
-from grokbench.suite import default_threads, expected_runs, load_suite, sweep_commands
+from grokbench.suite import (
+    default_threads,
+    expected_runs,
+    load_suite,
+    multiruns,
+    suite_command,
+    sweep_commands,
+)
 from tasks.base import GrokTask
 
 SUITES = options("suite")
@@ -25,15 +33,23 @@ def test_ci_and_paper_suites_exist():
     assert {"ci", "paper"} <= set(SUITES)
 
 
+def first_values(overrides: list[str]) -> list[str]:
+    """A sweep's overrides with each swept key at its first value."""
+    return [o.split(",")[0] for o in overrides]
+
+
 @pytest.mark.parametrize("name", SUITES)
 def test_every_suite_experiment_composes_and_records_under_its_own_name(name):
     suite = load_suite(name)  # raises on an experiment that does not exist
     for sweep in suite.sweeps.values():
-        for recipe in sweep.experiments:
-            for method in sweep.get("methods") or ["baseline"]:
-                cfg = compose_config([f"experiment={recipe}", f"method={method}"])
-                assert cfg.name == recipe, f"{recipe}.yaml sets name={cfg.name}: its records would land elsewhere"
-                assert cfg.method.name == method
+        for experiments, method_overrides, _, _ in multiruns(sweep):
+            methods = method_overrides[0].split("=", 1)[1].split(",") if method_overrides else ["baseline"]
+            for recipe in experiments:
+                for method in methods:
+                    overrides = [f"experiment={recipe}", f"method={method}", *first_values(method_overrides[1:])]
+                    cfg = compose_config(overrides)
+                    assert cfg.name == recipe, f"{recipe}.yaml sets name={cfg.name}: its records would land elsewhere"
+                    assert cfg.method.name == method
 
 
 def test_ci_suite_runs_every_quick_preset_and_its_control_with_five_seeds():
@@ -48,9 +64,19 @@ def test_ci_suite_runs_every_quick_preset_and_its_control_with_five_seeds():
 
 @pytest.mark.parametrize("name", SUITES)
 def test_every_suite_varies_the_split_with_the_seed_over_five_seeds(name):
+    """Tuning sweeps excepted: they run one seed that no grid uses, so a pick is not judged on
+    the runs it was made on."""
     suite = load_suite(name)
-    for sweep, command in zip(suite.sweeps.values(), sweep_commands(suite, "out", None, [])):
-        assert len(set(sweep.seeds)) >= 5, "the board's statistics need at least 5 seeds"
+    grid_seeds = {s for other in SUITES for sweep in load_suite(other).sweeps.values() if not sweep.get("tune")
+                  for s in sweep.seeds}
+    for sweep in suite.sweeps.values():
+        (command, *_) = sweep_commands(OmegaConf.create({"sweeps": {"one": sweep}}), "out", None, []) or [None]
+        if sweep.get("tune"):
+            assert len(sweep.seeds) == 1 and not set(sweep.seeds) & grid_seeds
+        else:
+            assert len(set(sweep.seeds)) >= 5, "the board's statistics need at least 5 seeds"
+        if command is None:  # a tuning sweep of a domain where every setting is published
+            continue
         seeds = next(c for c in command if c.startswith("seed="))
         assert len(seeds.split("=", 1)[1].split(",")) == len(sweep.seeds)
         assert "task.split_seed=${seed}" in command
@@ -98,15 +124,35 @@ def test_sweep_command_is_a_hydra_multirun_into_recipe_seed_dirs():
         assert command[-2:] == ["launcher=joblib", "trainer.max_steps=20"]  # user overrides win
 
 
-def test_method_sweeps_run_each_method_into_its_own_recipe_method_dirs():
+def test_method_sweeps_find_every_method_that_applies_and_run_it_into_recipe_method_dirs():
     suite = load_suite("methods")
     commands = sweep_commands(suite, "out", None, [])
     assert all("hydra.sweep.subdir=${name}_${method.name}/seed${seed}" in c for c in commands)
-    assert any(c[6] == "method=grokfast_ema,grokfast_ma,stablemax,orthograd,weight_norm_constraint"
-               for c in commands)
+    swept = {c[5].split("=")[1]: c[6].split("=")[1].split(",") for c in commands}
+    domains = {"default": "modular", "s5_token_mlp": "s5", "quick_mnist": "mnist", "imdb_bow_largeinit": "imdb",
+               "quick_qm9": "qm9", "quick_cifar10": "cifar10"}
+    assert set(swept) == set(domains)  # every domain's CPU recipe of the ci suite
+    for recipe, methods in swept.items():
+        assert methods == [m for m in method_names() if applies(m, domains[recipe])], recipe
+    assert {"muon", "adamw_strong_wd", "grokfast_lr_matched", "softmax_float64"} <= set(swept["default"])
+    assert "stablemax" not in swept["quick_qm9"] and "muon" not in swept["quick_cifar10"]
     runs = expected_runs(suite, None)
     assert ("default_orthograd", 2) in runs and ("quick_mnist_stablemax", 0) in runs
-    assert not any(recipe in ("default", "s5_token_mlp", "quick_mnist") for recipe, _ in runs)  # baselines: ci suite
+    assert not any(recipe in domains for recipe, _ in runs)  # baselines: ci suite
+
+
+def test_tuning_suite_runs_each_candidate_once_apart_from_the_grid(capsys):
+    suite = load_suite("method_tuning")
+    commands = sweep_commands(suite, "results/tuning", None, [])
+    s5 = next(c for c in commands if c[5] == "experiment=s5_token_mlp" and c[6] == "method=grokfast_ema")
+    assert s5[7] == f"++method.lamb={','.join(map(str, tuning_plan('grokfast_ema', 's5')['lamb']))}"
+    assert "seed=100" in s5 and "hydra.sweep.subdir=${name}_${method.name}_lamb${method.lamb}/seed${seed}" in s5
+    runs = expected_runs(suite, None)
+    assert ("s5_token_mlp_grokfast_ema_lamb0.1", 100) in runs
+    assert ("quick_cifar10_adamw_strong_wd_optim_weight_decay0.2", 100) in runs
+    assert not any("_stablemax_" in name or "orthograd" in name for name, _ in runs)  # nothing to tune
+    assert suite_command(["method_tuning", "--dry-run"]) == 0
+    assert "hydra.sweep.dir=results/tuning " in capsys.readouterr().out  # kept apart from the grid's records
 
 
 def test_joblib_workers_divide_the_cores_unless_threads_are_given():

@@ -1,6 +1,7 @@
 """`grokbench compare OLD NEW`: catch grokking regressions between two sets of runs.
 
-Per configuration (task, recipe, model, method) present on both sides, two gates:
+Per configuration (task, recipe, model, method and the swept setting, board/settings.py)
+present on both sides, two gates:
 - grok rate: the fraction of runs that grokked may drop by at most `--rate-tolerance`
   (default 0.4, i.e. 2 of 5 seeds: with five seeds one or two flips are within what seed noise
   gives a recipe that groks half the time; three are not);
@@ -23,7 +24,7 @@ from grokbench.board.frame import present
 from grokbench.board.summary import summarize
 from grokbench.errors import require
 
-KEYS = ["task", "recipe", "model", "method"]
+KEYS = ["task", "recipe", "model", "method", "setting"]
 RATE_SLACK = 1e-9  # 3/5 - 1/5 is 0.3999...: a drop of exactly the tolerance passes
 
 
@@ -53,10 +54,10 @@ def verdict(old: dict, now: dict, factor: float, rate_tolerance: float) -> str:
 def compare(old: dict[tuple, dict], new: dict[tuple, dict], factor: float,
             rate_tolerance: float) -> list[dict[str, str]]:
     """One row per configuration in NEW, with its verdict on regression."""
-    rows = []
+    rows, swept = [], any(dict(zip(KEYS, key))["setting"] for key in new)
     for key in sorted(new):
         before, now = old.get(key), new[key]
-        rows.append({**dict(zip(KEYS, key)),
+        rows.append({**{k: v for k, v in zip(KEYS, key) if k != "setting" or swept},
                      "grok rate before": fmt_rate(before["grokked"], before["runs"]) if before else MISSING,
                      "grok rate now": fmt_rate(now["grokked"], now["runs"]),
                      "steps to G=0.9 before": fmt_steps(before["generalize_step"]) if before else MISSING,

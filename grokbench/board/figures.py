@@ -55,15 +55,19 @@ def band(series: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
 
 def domain_figure(domain: str, runs: pd.DataFrame, path: Path) -> Path | None:
     plotted = runs[(runs["method"] == BASELINE) & runs["role"].isin(PLOTTED_ROLES)]
-    groups = list(plotted.groupby(["recipe", "model"], sort=True))
+    # one line per swept setting too (in board order): pooling a sweep's cells would draw a band
+    # over different experiments
+    groups = list(plotted.groupby(["recipe", "model", "setting"], sort=False))
+    groups.sort(key=lambda g: g[0][:2])
     if not groups:
         return None
     fig, ax = plt.subplots(figsize=(9, 4.2))
-    colors = plt.get_cmap("tab10").colors
-    for i, ((recipe, model), group) in enumerate(groups):
+    colors = plt.get_cmap("tab10" if len(groups) <= 10 else "tab20").colors
+    for i, ((recipe, model, setting), group) in enumerate(groups):
         color = colors[i % len(colors)]
         role = str(group["role"].iloc[0])
-        label = f"{recipe} ({role}, {model}, {len(group)} run{'s' if len(group) != 1 else ''})"
+        label = (f"{recipe}{' ' + setting if setting else ''} "
+                 f"({role}, {model}, {len(group)} run{'s' if len(group) != 1 else ''})")
         held_out = [run_progress(r, train=False) for _, r in group.iterrows()]
         for steps, values in held_out:  # each seed, thin, under the median
             ax.plot(steps, values, color=color, lw=0.5, alpha=0.45)

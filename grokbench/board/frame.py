@@ -13,12 +13,14 @@ from typing import Any
 
 import pandas as pd
 
+from grokbench.board.settings import assign_settings, launch_overrides, setting_order
 from grokbench.callbacks.profile import Profile
 from grokbench.errors import require
 from grokbench.record import SCHEMA_VERSION, find_records, read_record
 
 DOMAIN_ORDER = ("modular", "s5", "mnist", "cifar10", "imdb", "qm9")
-CONFIG_KEYS = ["task", "task_version", "recipe", "model", "method"]
+# a configuration: what the board pools runs over (seeds only); `setting` splits a sweep (settings.py)
+CONFIG_KEYS = ["task", "task_version", "recipe", "model", "method", "setting"]
 BASELINE = "baseline"
 PROFILE_FIELDS = tuple(f.name for f in fields(Profile))
 PROFILE_COLUMNS = tuple(f"profile.{name}" for name in PROFILE_FIELDS)
@@ -78,6 +80,8 @@ def record_row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
         "status": record.get("status") or "?", "error": record.get("error"),
         "domain": meta.get("domain") or task, "role": role_of(meta, method),
         "control": meta.get("control"), "baseline": meta.get("baseline"),
+        "method_baseline": (record.get("method_settings") or {}).get("baseline"),
+        "method_settings": record.get("method_settings") or {},
         **{column: profile.get(name) for column, name in zip(PROFILE_COLUMNS, PROFILE_FIELDS)},
         "settings": settings, "reference_source": (record.get("detector") or {}).get("reference_source"),
         "reference_note": None, "train_metric": settings.get("train_metric"), "val_metric": val_metric,
@@ -90,6 +94,8 @@ def record_row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
         "torch_version": versions.get("torch"), "torch_threads": hardware.get("torch_threads"),
         "accelerator": hardware.get("accelerator"), "date": str(record.get("started_at") or "unknown")[:10],
         "versions": versions, "hardware": hardware, "curve": clean_curve(record.get("curve")),
+        "launch": launch_overrides(record.get("overrides")), "config": record.get("config") or {},
+        "setting": "", "setting_values": {},  # set by assign_settings over all runs of the recipe
     }
 
 
@@ -97,12 +103,16 @@ def _order(row: dict[str, Any]) -> tuple:
     domain = row["domain"]
     rank = DOMAIN_ORDER.index(domain) if domain in DOMAIN_ORDER else len(DOMAIN_ORDER)
     seed = row["seed"] if isinstance(row["seed"], int) else -1
-    return (rank, domain, *(str(row[k]) for k in CONFIG_KEYS), seed, row["path"])
+    names = (str(row[k]) for k in CONFIG_KEYS if k != "setting")
+    return (rank, domain, *names, setting_order(row["setting_values"]), seed, row["path"])
 
 
-def runs_frame(records: list[tuple[Path, dict[str, Any]]]) -> pd.DataFrame:
-    """One row per run in board order: domains (DOMAIN_ORDER first), configuration, seed."""
-    rows = sorted((record_row(path, record) for path, record in records), key=_order)
+def runs_frame(records: list[tuple[Path, dict[str, Any]]], group_by: list[str] | None = None) -> pd.DataFrame:
+    """One row per run in board order: domains (DOMAIN_ORDER first), configuration, seed; a
+    configuration's setting from the overrides that vary in its recipe, or the `group_by` keys."""
+    rows = [record_row(path, record) for path, record in records]
+    assign_settings(rows, group_by)
+    rows.sort(key=_order)
     columns = list(record_row(Path(), {}).keys())
     # object columns keep None as None and accept a recomputed profile of any type
     return pd.DataFrame(rows, columns=columns).astype(

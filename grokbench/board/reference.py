@@ -10,6 +10,9 @@ those runs keep their run-time profile and are flagged "reference unreachable". 
 uses the profile's own "near chance" band: the control's level must lie more than
 `low_progress` (0.2) of the way from chance to the perfect score, or G_mem <= low_progress
 would no longer tell memorization without generalization apart from the control's own level.
+Levels belong to configurations (recipe and setting): a swept main recipe takes each setting's
+level from the control runs of the agreeing setting when the control was swept too, else from
+all the control's runs (pairing.same_setting); each control setting is measured against its own.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from grokbench.board.frame import BASELINE, PROFILE_COLUMNS, PROFILE_FIELDS, number
-from grokbench.board.pairing import baseline_recipe, configurations, control_runs
+from grokbench.board.pairing import baseline_recipe, baseline_runs, configurations, control_runs
 from grokbench.callbacks.profile import FINAL_EVALUATIONS, ProfileSettings, analyze
 
 SET_AT_RUN_TIME = ("exact", "given")  # reference sources the board leaves alone
+Key = tuple[str, str]  # (recipe, setting)
 
 
 @dataclass(frozen=True)
@@ -66,18 +70,42 @@ def recompute(row: pd.Series, reference: float) -> dict:
     return {column: profile[name] for column, name in zip(PROFILE_COLUMNS, PROFILE_FIELDS)}
 
 
-def control_levels(runs: pd.DataFrame) -> dict[str, Level]:
-    """Recipe -> the level its runs are measured against, for main recipes and their controls."""
-    levels: dict[str, Level] = {}
+def control_label(name: str, controls: pd.DataFrame) -> str:
+    """The control as the reference note names it: with its setting when it was swept."""
+    settings = sorted(set(controls["setting"]))
+    if settings in ([], [""]):
+        return name
+    return f"{name} at {settings[0]}" if len(settings) == 1 else f"{name} pooled over {len(settings)} settings"
+
+
+def control_levels(runs: pd.DataFrame) -> dict[Key, Level]:
+    """(recipe, setting) -> the level its runs are measured against, for main configurations
+    and the configurations of their controls."""
+    levels: dict[Key, Level] = {}
     for config, group in configurations(runs, "main"):
         if set(group["reference_source"].dropna()) <= set(SET_AT_RUN_TIME):
             continue
         name, controls = control_runs(runs, group)
         settings = next((s for s in group["settings"] if s), {})
-        level = control_level(name, controls, settings) if name else None
-        if level is not None:
-            levels[config["recipe"]] = levels.setdefault(name, level)
+        level = control_level(control_label(name, controls), controls, settings) if name else None
+        if level is None:
+            continue
+        levels[(config["recipe"], config["setting"])] = level
+        for setting, own in controls.groupby("setting", sort=False):
+            mine = level if len(own) == len(controls) else control_level(control_label(name, own), own, settings)
+            levels.setdefault((name, setting), mine or level)
     return levels
+
+
+def level_of(runs: pd.DataFrame, index, levels: dict[Key, Level]) -> Level | None:
+    """The level a run is measured against: its own configuration's, or for a method run its
+    baseline's (the first agreeing baseline setting that has one)."""
+    row = runs.loc[index]
+    if row["method"] == BASELINE and row["role"] != "method":
+        return levels.get((row["recipe"], row["setting"]))
+    name, baselines = baseline_recipe(runs.loc[[index]]), baseline_runs(runs, runs.loc[[index]])[1]
+    keys = [(name, s) for s in dict.fromkeys(baselines["setting"])] + [(name, row["setting"]), (name, "")]
+    return next((levels[k] for k in keys if k in levels), None)
 
 
 def apply_control_references(runs: pd.DataFrame) -> pd.DataFrame:
@@ -85,9 +113,7 @@ def apply_control_references(runs: pd.DataFrame) -> pd.DataFrame:
     runs = runs.copy()
     levels = control_levels(runs)
     for index, row in runs.iterrows():
-        key = baseline_recipe(runs.loc[[index]]) if row["method"] != BASELINE or row["role"] == "method" \
-            else row["recipe"]
-        level = levels.get(key)
+        level = level_of(runs, index, levels) if levels else None
         if level is None or row["reference_source"] in SET_AT_RUN_TIME or not row["settings"]:
             continue
         runs.at[index, "reference_note"] = level.note

@@ -19,7 +19,7 @@ from grokbench.board.formatting import (
 )
 from grokbench.board.frame import DOMAIN_ORDER
 from grokbench.board.pairing import baseline_runs, configurations, control_runs
-from grokbench.board.reference import SET_AT_RUN_TIME
+from grokbench.board.reference import SET_AT_RUN_TIME, control_label
 from grokbench.board.stats import GENERALIZED_VERDICTS, majority, speedup, speedup_interval
 from grokbench.board.summary import summarize
 
@@ -30,6 +30,16 @@ def domains(runs: pd.DataFrame) -> list[str]:
     """Domains in board order: DOMAIN_ORDER first, then the others by name."""
     found = set(runs["domain"])
     return [d for d in DOMAIN_ORDER if d in found] + sorted(found - set(DOMAIN_ORDER))
+
+
+def with_setting(name: str, setting: str) -> str:
+    """A recipe with the swept setting of its configuration, e.g. `quick_mnist (optim.weight_decay=1)`."""
+    return f"{name} ({setting})" if setting else name
+
+
+def setting_column(swept: bool, setting: str) -> dict[str, str]:
+    """The `setting` column, only in tables that show a sweep (boards without one keep their columns)."""
+    return {"setting": setting or MISSING} if swept else {}
 
 
 def fmt_final(s: dict[str, Any]) -> str:
@@ -90,7 +100,8 @@ def universality_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
         s = summarize(group)
         c = summarize(controls) if len(controls) else None
         rows.append({
-            "domain": domain, "recipe": config["recipe"], "model": config["model"], "control": control or MISSING,
+            "domain": domain, "recipe": with_setting(config["recipe"], config["setting"]), "model": config["model"],
+            "control": control_label(control, controls) if control else MISSING,
             "grok rate": fmt_rate(s["grokked"], s["runs"]),
             "G at memorization": fmt_spread(s["progress_at_memorization"]),
             "plateau (decades)": fmt_spread(s["plateau"]),
@@ -105,18 +116,20 @@ def universality_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
 # --- per domain ------------------------------------------------------------------------------
 def paired_with(runs: pd.DataFrame, role: str, group: pd.DataFrame) -> str:
     if role == "method":
-        return f"baseline {baseline_runs(runs, group)[0]}"
-    control = control_runs(runs, group)[0]
-    return f"control {control}" if control else MISSING
+        return f"baseline {control_label(*baseline_runs(runs, group))}"
+    control, controls = control_runs(runs, group)
+    return f"control {control_label(control, controls)}" if control else MISSING
 
 
 def domain_rows(runs: pd.DataFrame, domain: str) -> list[dict[str, str]]:
     """Every configuration of a domain (main, control and method), with its verdict counts."""
-    rows = []
-    for config, group in configurations(runs[runs["domain"] == domain]):
+    rows, here = [], runs[runs["domain"] == domain]
+    swept = bool((here["setting"] != "").any())
+    for config, group in configurations(here):
         s, role = summarize(group), str(group["role"].iloc[0])
         rows.append({
-            "recipe": config["recipe"], "model": config["model"], "method": config["method"], "role": role,
+            "recipe": config["recipe"], **setting_column(swept, config["setting"]),
+            "model": config["model"], "method": config["method"], "role": role,
             "paired with": paired_with(runs, role, group), "seeds": ",".join(map(str, s["seeds"])) or MISSING,
             "budget (steps)": fmt_steps(s["step_budget"]), "parameters": fmt_steps(s["parameters"]),
             "verdicts": fmt_outcomes(s["outcomes"]), "grok rate": fmt_rate(s["grokked"], s["runs"]),
@@ -138,9 +151,22 @@ def method_pairs(runs: pd.DataFrame) -> list[dict[str, Any]]:
         name, base = baseline_runs(runs, group)
         s, b = summarize(group), summarize(base) if len(base) else None
         pairs.append({**config, "domain": str(group["domain"].iloc[0]), "baseline": name, "summary": s,
+                      "method_settings": method_settings_text(group),
                       "baseline_summary": b, "speedup": speedup(base, group) if b else None,
                       "interval": speedup_interval(base, group) if b else None})
     return pairs
+
+
+def method_settings_text(group: pd.DataFrame) -> str:
+    """The knobs the method ran with on this domain and whether they were tuned (from the records)."""
+    texts = set()
+    for settings in group["method_settings"]:
+        if settings:
+            knobs = {**{k: v for k, v in settings.get("knobs", {}).items() if k != "optim"},
+                     **settings.get("knobs", {}).get("optim", {})}
+            origin = "tuned" if settings.get("tuned") else "published"
+            texts.add(f"{', '.join(f'{k} {v}' for k, v in knobs.items()) or 'no knobs'} ({origin})")
+    return "; ".join(sorted(texts)) or MISSING
 
 
 def broke(p: dict[str, Any]) -> bool:
@@ -162,12 +188,14 @@ def speedup_text(p: dict[str, Any]) -> str:
 
 
 def method_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
-    rows = []
+    rows, swept = [], any(p["setting"] for p in pairs)
     for p in pairs:
         s, b = p["summary"], p["baseline_summary"]
         rows.append({
-            "domain": p["domain"], "recipe": p["recipe"], "model": p["model"], "method": p["method"],
-            "baseline": p["baseline"], "reached G=0.9": fmt_rate(s["reached"], s["runs"]),
+            "domain": p["domain"], "recipe": p["recipe"], **setting_column(swept, p["setting"]),
+            "model": p["model"], "method": p["method"],
+            "method settings": p["method_settings"], "baseline": p["baseline"],
+            "reached G=0.9": fmt_rate(s["reached"], s["runs"]),
             "baseline reached G=0.9": fmt_rate(b["reached"], b["runs"]) if b else MISSING,
             "grok rate": fmt_rate(s["grokked"], s["runs"]),
             "baseline grok rate": fmt_rate(b["grokked"], b["runs"]) if b else MISSING,
@@ -183,6 +211,8 @@ def method_grid(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
     for p in pairs:
         s = p["summary"]
         cell = f"G=0.9 {fmt_rate(s['reached'], s['runs'])}, {speedup_text(p)}"
+        if p["setting"]:  # a swept method: one entry per setting in the same cell
+            cell = f"{p['setting']}: {cell}"
         if broke(p):
             cell += f", broke {s['broken']}/{s['runs']}"
         column = f"{p['domain']} · {p['baseline']}"

@@ -5,15 +5,20 @@ g + lamb * filter(g), where the filter is an exponential moving average (EMA) or
 the last `window` gradients (MA). Both follow the authors' `gradfilter_ema` / `gradfilter_ma`
 (github.com/ironjr/grokfast): the EMA starts at the first gradient, the MA window includes
 the current gradient and is applied only once it is full.
+
+`LearningRateMatched` is the baseline a reviewer asks of Grokfast: no filter, a learning rate
+scaled to the filter's effective step (conf/method/grokfast_lr_matched.yaml says why 1 + lamb).
 """
 
 from __future__ import annotations
 
 import torch
 from lightning.pytorch.callbacks import Callback
+from omegaconf import DictConfig
 from torch import nn
 
 from grokbench.errors import require
+from grokbench.methods.base import Method, OptimizerFactory, with_keywords
 
 
 def gradients(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -90,3 +95,40 @@ class GrokfastMA(Callback):
     def load_state_dict(self, state_dict: dict) -> None:
         self.history, self.total = dict(state_dict["history"]), dict(state_dict["total"])
         self.seen = int(state_dict["seen"])
+
+
+class GrokfastEMAMethod(Method):
+    def __init__(self, alpha: float, lamb: float, optim: dict | None = None):
+        super().__init__(optim=optim)
+        self.filter = GrokfastEMA(alpha, lamb)  # a bad knob fails here, before training
+
+    def callbacks(self, cfg: DictConfig) -> list[Callback]:
+        return [self.filter]
+
+
+class GrokfastMAMethod(Method):
+    def __init__(self, window: int, lamb: float, optim: dict | None = None):
+        super().__init__(optim=optim)
+        self.filter = GrokfastMA(window, lamb)
+
+    def callbacks(self, cfg: DictConfig) -> list[Callback]:
+        return [self.filter]
+
+
+class LearningRateMatched(Method):
+    """No filter; lr x lr_scale and weight decay / lr_scale, so that lr * weight_decay (AdamW's
+    decay per step, which the filter does not touch) stays the Grokfast run's."""
+
+    def __init__(self, lr_scale: float, optim: dict | None = None):
+        require(lr_scale > 0, f"method.lr_scale={lr_scale} is invalid; allowed: a number > 0")
+        super().__init__(optim=optim)
+        self.lr_scale = float(lr_scale)
+
+    def optimizer(self, factory: OptimizerFactory, model: nn.Module) -> OptimizerFactory:
+        factory = with_keywords(super().optimizer(factory, model), {})  # a partial, whose keywords it reads
+        keywords = factory.keywords
+        require("lr" in keywords, "method grokfast_lr_matched scales optim.lr; the optimizer config sets none")
+        scaled = {"lr": keywords["lr"] * self.lr_scale}
+        if keywords.get("weight_decay"):
+            scaled["weight_decay"] = keywords["weight_decay"] / self.lr_scale
+        return with_keywords(factory, scaled)

@@ -4,14 +4,18 @@ Before each optimizer step, every parameter's gradient g is projected orthogonal
 parameter w, g_perp = g - (w.g / w.w) w, and rescaled to the norm of g; then the base
 optimizer steps as usual. This removes the naive-loss-minimization direction (scaling up
 the weights) that drives softmax collapse. Follows the authors' `OrthoGrad` optimizer
-wrapper; as a callback it composes with any base optimizer.
+wrapper; as a callback it composes with any base optimizer. The authors run it as ⊥AdamW
+without weight decay (conf/method/orthograd.yaml sets it).
 """
 
 from __future__ import annotations
 
 import torch
 from lightning.pytorch.callbacks import Callback
+from omegaconf import DictConfig
 from torch import nn
+
+from grokbench.methods.base import Method
 
 TINY = 1e-30  # the authors' guard against division by zero
 
@@ -34,3 +38,8 @@ class OrthoGrad(Callback):
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
         self.project(pl_module)
+
+
+class OrthoGradMethod(Method):
+    def callbacks(self, cfg: DictConfig) -> list[Callback]:
+        return [OrthoGrad()]

@@ -1,18 +1,22 @@
 """Weight-norm constraint (Liu et al. 2022, Omnigrok): train on a sphere of fixed norm.
 
 After every optimizer step all parameters are rescaled together so that their total L2
-norm equals the norm at the start of training times `factor`. With `module.init_scale`
-alpha, `factor: 1/alpha` holds the network at the norm of the standard initialization,
-Omnigrok's "Goldilocks" setting that removes the grokking delay.
+norm equals the norm at the start of training times `factor`. Omnigrok states the target as a
+multiple of the standard initialization's norm (their alpha; the method's `norm_scale`): a
+recipe that multiplies the initial weights by `module.init_scale` has factor
+norm_scale / init_scale, so norm_scale 1 holds an alpha = 8 network at 1/8 of its initial norm,
+the standard initialization's, where Omnigrok finds no grokking delay.
 """
 
 from __future__ import annotations
 
 import torch
 from lightning.pytorch.callbacks import Callback
+from omegaconf import DictConfig
 from torch import nn
 
 from grokbench.errors import require
+from grokbench.methods.base import Method
 from grokbench.module import weight_norm as total_norm
 
 
@@ -41,3 +45,13 @@ class WeightNormConstraint(Callback):
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.target = state_dict["target"]
+
+
+class WeightNormMethod(Method):
+    def __init__(self, norm_scale: float, optim: dict | None = None):
+        require(norm_scale > 0, f"method.norm_scale={norm_scale} is invalid; allowed: a number > 0")
+        super().__init__(optim=optim)
+        self.norm_scale = float(norm_scale)
+
+    def callbacks(self, cfg: DictConfig) -> list[Callback]:
+        return [WeightNormConstraint(factor=self.norm_scale / float(cfg.module.init_scale))]
