@@ -4,6 +4,7 @@ command line before Hydra sees it, so bad input gets one line instead of Hydra's
 from __future__ import annotations
 
 import inspect
+from importlib import resources
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -15,7 +16,19 @@ from omegaconf.errors import OmegaConfBaseException
 
 from grokbench.errors import GrokbenchError
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+def installed_conf_dir() -> Path:
+    """The configs as installed: grokbench/conf inside a wheel, the checkout's conf/ in an editable
+    install (pyproject.toml maps the package grokbench.conf to conf/). Found through the import
+    system, never relative to a checkout, so `grokbench run` works from any directory."""
+    try:
+        return Path(str(resources.files("grokbench.conf")))
+    except ModuleNotFoundError:
+        raise GrokbenchError("the configs (package grokbench.conf) are not installed; allowed: "
+                             "pip install -e . in the repository, or pip install grokbench") from None
+
+
+CONF_DIR = installed_conf_dir()
 
 
 def override_key(override: str) -> str:

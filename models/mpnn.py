@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models.mlp import mlp_layers
+from grokbench.models.mlp import mlp_layers
 
 
 class EdgeTypeConv(nn.Module):

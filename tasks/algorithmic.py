@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 
 from grokbench.errors import GrokbenchError, require
-from tasks.base import Detection, GrokTask, Splits
+from grokbench.tasks.base import Detection, GrokTask, Splits
 
 
 def is_prime(n: int) -> bool:

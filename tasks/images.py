@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from grokbench.errors import require
-from tasks.base import GrokTask, Splits
-from tasks.cache import cached
-from tasks.source import DataSource, draw_per_class
+from grokbench.tasks.base import GrokTask, Splits
+from grokbench.tasks.cache import cached
+from grokbench.tasks.source import DataSource, draw_per_class
 
 DECODE_VERSION = 1  # bump when the decoded tensors change for the same inputs
 NORMALIZATIONS = ("unit", "standard")

@@ -19,10 +19,10 @@ import pandas as pd
 import torch
 
 from grokbench.errors import require
-from tasks.base import Detection, GrokTask, Splits
-from tasks.cache import cached
-from tasks.source import DataSource, draw_per_class
-from tasks.text import (
+from grokbench.tasks.base import Detection, GrokTask, Splits
+from grokbench.tasks.cache import cached
+from grokbench.tasks.source import DataSource, draw_per_class
+from grokbench.tasks.text import (
     PAD,
     STOP_WORD_MODES,
     UNK,

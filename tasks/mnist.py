@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tasks.base import Detection
-from tasks.images import ImageTask
+from grokbench.tasks.base import Detection
+from grokbench.tasks.images import ImageTask
 
 
 class MNIST(ImageTask):

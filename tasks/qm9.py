@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 from grokbench.errors import require
-from tasks.base import Detection, GrokTask, Splits
-from tasks.cache import cached
-from tasks.molecules import BOND_TYPES, NODE_FEATURES, featurize
-from tasks.source import ROW_ORDERS, DataSource, RowDraw
+from grokbench.tasks.base import Detection, GrokTask, Splits
+from grokbench.tasks.cache import cached
+from grokbench.tasks.molecules import BOND_TYPES, NODE_FEATURES, featurize
+from grokbench.tasks.source import ROW_ORDERS, DataSource, RowDraw
 
 URL = "https://deepchemdata.s3-us-west-1.amazonaws.com/datasets/qm9.csv"
 TARGETS = ("A", "B", "C", "mu", "alpha", "homo", "lumo", "gap", "r2", "zpve", "u0", "u298",

@@ -42,7 +42,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from grokbench.errors import GrokbenchError, require
-from tasks.cache import file_identity
+from grokbench.tasks.cache import file_identity
 
 SPLITS = ("train", "test")
 PER_CLASS = ("proportional", "equal")

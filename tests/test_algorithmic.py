@@ -9,7 +9,7 @@ from conftest import compose_config
 
 from grokbench.errors import GrokbenchError
 from grokbench.run import train
-from tasks.algorithmic import (
+from grokbench.tasks.algorithmic import (
     MODULAR_ALIASES,
     MODULAR_OPS,
     PERMUTATIONS,

@@ -68,18 +68,19 @@ def test_console_script_prints_no_traceback(tmp_path):
 
 # --- any task from the command line ----------------------------------------------------------
 
-TASK_MODELS = {"modular": "models.transformer.Transformer", "s5": "models.transformer.Transformer",
-               "mnist": "models.mlp.MLP", "cifar10": "models.cnn.CNN", "imdb": "models.lstm.LSTMClassifier",
-               "qm9": "models.nnconv.NNConvNet"}
+TASK_MODELS = {"modular": "grokbench.models.transformer.Transformer",
+               "s5": "grokbench.models.transformer.Transformer",
+               "mnist": "grokbench.models.mlp.MLP", "cifar10": "grokbench.models.cnn.CNN",
+               "imdb": "grokbench.models.lstm.LSTMClassifier", "qm9": "grokbench.models.nnconv.NNConvNet"}
 
 
 def test_no_arguments_compose_the_default_recipe_as_before():
     """`grokbench run` alone is the default recipe, values unchanged by the per-task defaults."""
     cfg = compose_config([])
     assert OmegaConf.to_container(cfg.task) == {
-        "_target_": "tasks.algorithmic.ModularArithmetic", "op": "x+y", "p": 97, "train_fraction": 0.67,
+        "_target_": "grokbench.tasks.algorithmic.ModularArithmetic", "op": "x+y", "p": 97, "train_fraction": 0.67,
         "split": "unordered", "split_seed": 0, "batch_size": 512}
-    assert cfg.model._target_ == "models.transformer.Transformer"
+    assert cfg.model._target_ == "grokbench.models.transformer.Transformer"
     assert (cfg.model.n_layers, cfg.model.d_model, cfg.model.n_heads, cfg.model.d_mlp) == (1, 64, 4, 256)
     assert cfg.optim._target_ == "torch.optim.AdamW" and cfg.optim.weight_decay == 1.0
     assert cfg.trainer.max_steps == 8000 and cfg.eval.every == 50 and cfg.detector.stop_after_steps == 500
@@ -97,7 +98,7 @@ def test_a_task_alone_runs_with_its_own_defaults(task):
     check_task_keys(cfg.task)  # raises on a leaked key
     own = OmegaConf.load(CONF_DIR / "task" / f"{task}.yaml").task
     assert OmegaConf.to_container(cfg.task) == OmegaConf.to_container(own)
-    assert compose_config([f"task={task}", "model=mlp"]).model._target_ == "models.mlp.MLP"  # the command line wins
+    assert compose_config([f"task={task}", "model=mlp"]).model._target_ == "grokbench.models.mlp.MLP"  # the command line wins
 
 
 @pytest.mark.parametrize("experiment", options("experiment"))

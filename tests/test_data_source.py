@@ -24,11 +24,11 @@ import torch
 from PIL import Image
 
 from grokbench.errors import GrokbenchError
-from tasks.cifar10 import CIFAR10
-from tasks.imdb import IMDb
-from tasks.mnist import MNIST
-from tasks.qm9 import QM9
-from tasks.source import SPLITS, DataSource
+from grokbench.tasks.cifar10 import CIFAR10
+from grokbench.tasks.imdb import IMDb
+from grokbench.tasks.mnist import MNIST
+from grokbench.tasks.qm9 import QM9
+from grokbench.tasks.source import SPLITS, DataSource
 
 SHARED = Path(os.environ.get("GROKBENCH_DATA", "/work/shared/data"))
 WARM_LIMIT_S = 3.0  # the bound; a cache hit takes a small fraction of it

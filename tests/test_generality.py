@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 from grokbench.callbacks.profile import VERDICTS
 from grokbench.config import CONF_DIR
 from grokbench.run import build_task, train
-from tasks.algorithmic import MODULAR_ALIASES, MODULAR_OPS, S5_ALIASES, S5_OPS
+from grokbench.tasks.algorithmic import MODULAR_ALIASES, MODULAR_OPS, S5_ALIASES, S5_OPS
 
 CI_SWEEPS = OmegaConf.load(CONF_DIR / "suite" / "ci.yaml").sweeps
 BUDGET = ["threads=1", "trainer.max_steps=4", "eval.every=2", "eval.log_spaced=false"]

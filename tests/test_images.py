@@ -13,12 +13,12 @@ from torch.nn import functional as F
 from grokbench.callbacks.adversarial import AdversarialEvaluation, pgd_attack
 from grokbench.callbacks.profile import VERDICTS
 from grokbench.errors import GrokbenchError
+from grokbench.models.cnn import CNN
+from grokbench.models.resnet import PreActResNet18
 from grokbench.run import build_model, build_module, build_task, train
-from models.cnn import CNN
-from models.resnet import PreActResNet18
-from tasks.cifar10 import CIFAR10
-from tasks.images import PixelNormalization
-from tasks.mnist import MNIST
+from grokbench.tasks.cifar10 import CIFAR10
+from grokbench.tasks.images import PixelNormalization
+from grokbench.tasks.mnist import MNIST
 
 
 @pytest.fixture(autouse=True)

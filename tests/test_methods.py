@@ -39,11 +39,11 @@ from grokbench.methods.orthograd import OrthoGrad, orthogonalize
 from grokbench.methods.stablemax import stablemax_cross_entropy
 from grokbench.methods.tuning import pick, report
 from grokbench.methods.weight_norm import WeightNormConstraint, WeightNormMethod, total_norm
+from grokbench.models.mlp import TokenMLP
+from grokbench.models.transformer import Transformer
 from grokbench.module import GrokModule, scale_initialization
 from grokbench.run import train
 from grokbench.suite import load_suite, sweep_commands
-from models.mlp import TokenMLP
-from models.transformer import Transformer
 
 GRADIENTS = [[1.0, 0.0], [3.0, 2.0], [-1.0, 4.0], [5.0, 5.0]]
 METHODS = method_names()  # every conf/method/ option but baseline: nothing lists them

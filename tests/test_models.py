@@ -5,9 +5,9 @@ import functools
 import pytest
 import torch
 
+from grokbench.models.mlp import MLP, TokenMLP
+from grokbench.models.transformer import Transformer
 from grokbench.module import GrokModule, scale_initialization, weight_norm
-from models.mlp import MLP, TokenMLP
-from models.transformer import Transformer
 
 TOKENS = torch.randint(0, 13, (6, 4))
 

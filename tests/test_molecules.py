@@ -12,11 +12,11 @@ import torch
 
 from grokbench.callbacks.profile import VERDICTS
 from grokbench.errors import GrokbenchError
+from grokbench.models.mpnn import MPNN
+from grokbench.models.nnconv import NNConvNet
 from grokbench.run import train
-from models.mpnn import MPNN
-from models.nnconv import NNConvNet
-from tasks.molecules import BOND_TYPES, ELEMENTS, NODE_FEATURES, featurize, smiles_to_graph
-from tasks.qm9 import QM9
+from grokbench.tasks.molecules import BOND_TYPES, ELEMENTS, NODE_FEATURES, featurize, smiles_to_graph
+from grokbench.tasks.qm9 import QM9
 
 VALID = ["C", "CC", "CCO", "CC=O", "C#N", "c1ccccc1", "CCN", "OCC=O", "CF", "C=C", "CC#C", "CCCC",
          "CCOC", "NC=O", "O=C=O", "CC(C)C", "C1CC1", "CO", "CN", "N#CC#N", "CC(=O)O", "C[NH3+]",
@@ -239,6 +239,6 @@ def test_tiny_omnigrok_qm9_fit_with_nnconv_writes_record(tmp_path, run_config):
                       "task.batch_size=4", "trainer.max_steps=20", "eval.every=10", "eval.log_spaced=false"])
     record = train(cfg)
     assert record["status"] == "completed", record["error"]
-    assert record["config"]["model"]["_target_"] == "models.nnconv.NNConvNet"
+    assert record["config"]["model"]["_target_"] == "grokbench.models.nnconv.NNConvNet"
     assert record["task_params"]["subset"] == "first" and record["task_params"]["standardize"] is False
     assert record["num_train"] == 10 and record["num_val"] == 10 and record["verdict"] in VERDICTS

@@ -24,7 +24,7 @@ from grokbench.suite import (
     suite_command,
     sweep_commands,
 )
-from tasks.base import GrokTask
+from grokbench.tasks.base import GrokTask
 
 SUITES = options("suite")
 

@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from grokbench.errors import GrokbenchError
+from grokbench.models.lstm import LSTMClassifier
 from grokbench.run import train
-from models.lstm import LSTMClassifier
-from tasks import imdb as imdb_module
-from tasks.imdb import IMDb
-from tasks.text import (
+from grokbench.tasks import imdb as imdb_module
+from grokbench.tasks.imdb import IMDb
+from grokbench.tasks.text import (
     ENGLISH_STOP_WORDS,
     PAD,
     UNK,
