@@ -17,7 +17,7 @@ from lightning.pytorch.loggers import CSVLogger, Logger
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from grokbench.errors import GrokbenchError, require
+from grokbench.errors import GrokbenchError, in_chain, require
 
 # the extra (pyproject.toml [project.optional-dependencies]) that installs each logger's package
 EXTRAS = {"lightning.pytorch.loggers.TensorBoardLogger": "tensorboard",
@@ -28,13 +28,7 @@ OPTIONS = "csv, tensorboard, wandb, mlflow (conf/logger)"
 
 def missing_package(error: BaseException) -> bool:
     """Lightning's loggers raise ModuleNotFoundError when their package is absent."""
-    seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, ModuleNotFoundError):
-            return True
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
-    return False
+    return in_chain(error, ModuleNotFoundError) is not None
 
 
 def hyperparameters(cfg: DictConfig) -> dict:

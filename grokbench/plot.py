@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt
+
 from grokbench.record import curve_series
 
 GENERALIZED_PROGRESS = 0.9  # the profile's G = 0.9 line

@@ -30,7 +30,7 @@ from grokbench.callbacks.detector import GrokkingDetector
 from grokbench.callbacks.profile import Profile, ProfileSettings, describe
 from grokbench.callbacks.schedule import EvaluationSchedule
 from grokbench.config import check_task_keys
-from grokbench.errors import GrokbenchError, require
+from grokbench.errors import GrokbenchError, in_chain, require
 from grokbench.loggers import build_loggers
 from grokbench.methods.base import Method, build_method
 from grokbench.module import GrokModule
@@ -43,13 +43,7 @@ LOWER_IS_BETTER = ("loss", "mse")
 
 def user_error(error: BaseException) -> GrokbenchError | None:
     """The GrokbenchError behind an exception (Hydra wraps errors raised in constructors)."""
-    seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, GrokbenchError):
-            return error
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
-    return None
+    return in_chain(error, GrokbenchError)
 
 
 def choice_name(cfg: DictConfig, group: str) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import compose_config
-from fixtures.generated_data import write_image_set, write_molecules, write_reviews
+from fixtures.generated_data import generated_source, write_image_set
 from omegaconf import OmegaConf
 
 from grokbench.callbacks.profile import VERDICTS
@@ -83,16 +83,6 @@ def assert_held_out_disjoint(cfg) -> None:
 
 # --- the data domains: each preset on generated data of its schema ------------------------------
 
-def generated_source(domain: str, tmp_path) -> str:
-    if domain == "mnist":
-        return str(write_image_set(tmp_path / "greyscale28", "image", size=28, channels=1))
-    if domain == "cifar10":
-        return str(write_image_set(tmp_path / "rgb32", "img", size=32, channels=3))
-    if domain == "imdb":
-        return str(write_reviews(tmp_path / "restaurant_reviews"))
-    if domain == "qm9":
-        return str(write_molecules(tmp_path / "molecules.csv"))
-    raise AssertionError(f"no generated data for domain {domain!r}: add it here")
 
 
 SUBSAMPLE = {"mnist": ["task.n_train=20"], "cifar10": ["task.n_train=20", "task.n_test=10"],

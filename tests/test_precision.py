@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 from conftest import compose_config
-from fixtures.generated_data import write_image_set, write_molecules, write_reviews
+from fixtures.generated_data import generated_source
 
 from grokbench.cli import options
 from grokbench.run import train
@@ -23,26 +23,17 @@ MODEL_CASES = {
     "transformer_small": (None, TINY_TRANSFORMER),
     "nanda_transformer": (None, TINY_TRANSFORMER),
     "token_mlp": (None, [*TINY_TOKENS, "model.d_embed=8", "model.width=16"]),
-    "mlp": ("greyscale", ["task=mnist", "task.n_train=20", "model.width=16"]),
-    "cnn": ("rgb", ["task=cifar10", "task.n_train=20", "task.n_test=10", "model.width=4", "model.depth=1"]),
-    "resnet18": ("rgb", ["task=cifar10", "task.n_train=20", "task.n_test=10", "model.width=4"]),
-    "lstm": ("reviews", ["task=imdb", "task.n_train=12", "task.n_test=8", "task.vocab_size=16",
+    "mlp": ("mnist", ["task=mnist", "task.n_train=20", "model.width=16"]),
+    "cnn": ("cifar10", ["task=cifar10", "task.n_train=20", "task.n_test=10", "model.width=4", "model.depth=1"]),
+    "resnet18": ("cifar10", ["task=cifar10", "task.n_train=20", "task.n_test=10", "model.width=4"]),
+    "lstm": ("imdb", ["task=imdb", "task.n_train=12", "task.n_test=8", "task.vocab_size=16",
                          "task.seq_len=8", "model.d_embed=8", "model.hidden=8", "model.layers=1"]),
-    # a recipe, not task=qm9 alone: that keeps the default cross-entropy loss (a regression task)
-    "nnconv": ("molecules", [*TINY_MOLECULES, "model.channels=[8,4]", "model.edge_hidden=8",
+    "nnconv": ("qm9", [*TINY_MOLECULES, "model.channels=[8,4]", "model.edge_hidden=8",
                              "model.head_width=8"]),
-    "mpnn": ("molecules", [*TINY_MOLECULES, "model.width=8", "model.head_width=8"]),
+    "mpnn": ("qm9", [*TINY_MOLECULES, "model.width=8", "model.head_width=8"]),
 }
 
 
-def generated_source(kind: str, tmp_path) -> str:
-    if kind == "greyscale":
-        return str(write_image_set(tmp_path / "greyscale28", "image", size=28, channels=1))
-    if kind == "rgb":
-        return str(write_image_set(tmp_path / "rgb32", "img", size=32, channels=3))
-    if kind == "reviews":
-        return str(write_reviews(tmp_path / "reviews"))
-    return str(write_molecules(tmp_path / "molecules.csv"))
 
 
 @pytest.fixture(autouse=True)
