@@ -226,10 +226,10 @@ def test_shared_imdb_bow_subset_is_pinned():
 
 @needs_shared
 def test_shared_cifar10_subset_is_pinned():
-    """quick_cifar10's data: 500 + 1,000 stratified images."""
-    task = CIFAR10(source=str(SHARED / "cifar10"), n_train=500, n_test=1000, split_seed=0)
+    """quick_cifar10's data: 2,000 + 1,000 stratified images."""
+    task = CIFAR10(source=str(SHARED / "cifar10"), n_train=2000, n_test=1000, split_seed=0)
     task.setup()
-    assert digest(task.splits) == "c0e197de1e3b7a96"
+    assert digest(task.splits) == "f1ffc6e3b20caba6"
 
 
 # --- the loader itself: file discovery, the schema check, one error style -------------------

@@ -41,7 +41,11 @@ def written_where_expected(name: str, run_dir: Path, csv: pd.DataFrame) -> None:
     elif name == "wandb":
         assert list((run_dir / "wandb").glob("offline-run-*")), "an offline W&B run in the run directory"
     else:
-        assert (run_dir / "mlruns").is_dir(), "a local MLflow file store in the run directory"
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=f"sqlite:///{run_dir}/mlflow.db")  # the store in the run directory
+        (run,) = client.search_runs([client.get_experiment_by_name("grokbench").experiment_id])
+        assert [m.step for m in client.get_metric_history(run.info.run_id, "val/acc")] == list(csv["step"])
 
 
 @pytest.mark.parametrize("name", sorted(OPTIONAL))

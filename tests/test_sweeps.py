@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from grokbench.board import load_runs, write_board
 from grokbench.board.pairing import configurations
 from grokbench.board.phase import cells
-from grokbench.board.tables import domain_rows
+from grokbench.board.tables import domain_rows, swept_domains, universality_rows
 from grokbench.cli import main
 from grokbench.record import RECORD_NAME, read_record, write_record
 from grokbench.suite import expected_runs, load_suite, sweep_commands
@@ -160,6 +160,18 @@ def test_a_two_parameter_sweep_gets_a_phase_diagram(tmp_path):
     write_board([records], again)
     assert (again / "figures" / "phase_tiny.png").read_bytes() == (out / "figures" / "phase_tiny.png").read_bytes()
 
+
+def test_a_domain_with_only_swept_runs_gets_no_universality_row(tmp_path):
+    records = write_sweep(tmp_path / "records", alpha_by_decay())
+    runs = load_runs([records])
+    assert universality_rows(runs) == []  # no setting of the sweep speaks for the recipe
+    assert swept_domains(runs) == ["modular: tiny (4 settings)"]
+    write_board([records], tmp_path / "out")
+    text = (tmp_path / "out" / "README.md").read_text()
+    assert "only a sweep ran (see the per-domain table and phase diagram): modular: tiny (4 settings)" in text
+    plain = [make_record("tiny", s, scripted_curve(generalize_at=3000)) for s in range(2)]
+    both = load_runs([write_sweep(tmp_path / "records", plain)])
+    assert [row["recipe"] for row in universality_rows(both)] == ["tiny"]  # the unswept runs speak for it
 
 def test_phase_option_chooses_the_axes(tmp_path, capsys):
     records = write_sweep(tmp_path / "records", alpha_by_decay(model__width=lambda s: 16 * (1 + s)))

@@ -18,6 +18,7 @@ from grokbench.board.tables import (
     method_grid,
     method_pairs,
     method_rows,
+    swept_domains,
     universality_rows,
 )
 from grokbench.callbacks.profile import ProfileSettings
@@ -36,9 +37,10 @@ NOTES = ("Steps are optimizer steps. Grok rate k/n counts every run, failed and 
          "Per-run quantities show the median, the range [min, max] and the number of runs that have them. "
          "Speed is never pooled across hardware or torch thread counts.")
 UNIVERSALITY_NOTE = ("One row per domain: its main recipe (one with a declared control that has runs first, then "
-                     "the most runs), its declared control (`meta.control`), and a preset sanity check: the "
+                     "an unswept one, then the most runs), its declared control (`meta.control`), and a preset sanity check: the "
                      "control generalizes in most runs, the main recipe memorizes in most runs, and the "
-                     "reference level is reachable.")
+                     "reference level is reachable. A domain whose main runs are all settings of one sweep gets "
+                     "no row: no setting speaks for the recipe.")
 METHODS_NOTE = ("Each method configuration is paired with the runs of its declared baseline (`meta.baseline`, "
                 "else the same recipe with method `baseline`). Speedup = the baseline's Kaplan–Meier median "
                 "steps to G=0.9 over the method's; a 95% bootstrap interval only with at least 5 runs per arm. "
@@ -46,7 +48,9 @@ METHODS_NOTE = ("Each method configuration is paired with the runs of its declar
 
 
 def universality_markdown(runs: pd.DataFrame, allow_mixed: bool) -> str:
-    return "\n\n".join([UNIVERSALITY_NOTE, markdown(universality_rows(runs)), provenance(runs, allow_mixed)])
+    swept = swept_domains(runs)
+    note = [f"No row where only a sweep ran (see the per-domain table and phase diagram): {'; '.join(swept)}."] if swept else []
+    return "\n\n".join([UNIVERSALITY_NOTE, markdown(universality_rows(runs)), *note, provenance(runs, allow_mixed)])
 
 
 def leaderboard_markdown(runs: pd.DataFrame, figures: dict[str, str], allow_mixed: bool,

@@ -80,13 +80,29 @@ def sanity(main: dict[str, Any], control: str | None, control_summary: dict[str,
 
 
 def pick_main(runs: pd.DataFrame, domain: str) -> tuple[dict, pd.DataFrame] | None:
-    """A domain's main configuration: one with a declared control that has runs first, then
-    the most runs, then the recipe name."""
+    """A domain's main configuration: one with a declared control that has runs first, then an
+    unswept one, then the most runs, then the recipe name. None when there is none, or when the
+    only candidates are settings of a sweep: no setting speaks for the recipe (swept_only)."""
     candidates = [(c, g) for c, g in configurations(runs[runs["domain"] == domain], "main")]
-    if not candidates:
+    if not candidates or swept_only(candidates):
         return None
-    return min(candidates, key=lambda cg: (len(control_runs(runs, cg[1])[1]) == 0, -len(cg[1]),
-                                           cg[0]["recipe"], cg[0]["model"], cg[0]["task_version"]))
+    return min(candidates, key=lambda cg: (len(control_runs(runs, cg[1])[1]) == 0, cg[0]["setting"] != "",
+                                           -len(cg[1]), cg[0]["recipe"], cg[0]["model"], cg[0]["task_version"]))
+
+
+def swept_only(candidates: list[tuple[dict, pd.DataFrame]]) -> bool:
+    return len(candidates) > 1 and all(config["setting"] for config, _ in candidates)
+
+
+def swept_domains(runs: pd.DataFrame) -> list[str]:
+    """'domain: recipe (N settings)' for each domain whose main runs are all settings of a sweep."""
+    notes = []
+    for domain in domains(runs):
+        candidates = configurations(runs[runs["domain"] == domain], "main")
+        if swept_only(candidates):
+            recipes = sorted({config["recipe"] for config, _ in candidates})
+            notes.append(f"{domain}: {', '.join(recipes)} ({len(candidates)} settings)")
+    return notes
 
 
 def universality_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
