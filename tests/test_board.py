@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from fixtures.scripted_records import COMMIT, make_record, scripted_curve, write_runs
 
-from grokbench.board import MARK_END, MARK_START, load_runs, write_board
+from grokbench.board import MARK_END, MARK_START, job_summary, load_runs, write_board
 from grokbench.board.stats import km_median, speedup_interval
 from grokbench.board.tables import universality_rows
 from grokbench.cli import main
@@ -217,3 +217,15 @@ def test_readme_without_markers_is_an_error(records, tmp_path):
 def test_no_records_is_a_one_line_error(tmp_path, capsys):
     assert main(["board", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert "no run records" in capsys.readouterr().err
+
+
+def test_job_summary_links_existing_figures_under_the_hosted_folder(tmp_path, capsys):
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "a.png").write_bytes(b"png")
+    (tmp_path / "README.md").write_text("![a](figures/a.png) ![b](figures/b.png) ![c](https://x.org/c.png)")
+    assert job_summary.main([str(tmp_path), "--image-base", "https://github.com/o/r/raw/benchmark-figures/7/"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == ("![a](https://github.com/o/r/raw/benchmark-figures/7/figures/a.png) "
+                           "![b](figures/b.png) ![c](https://x.org/c.png)")
+    assert "image figures/b.png is not a file" in err and "x.org" not in err
+    assert job_summary.main([str(tmp_path / "none"), "--image-base", "u"]) == 2

@@ -29,6 +29,17 @@ def test_benchmark_runs_weekly_and_on_demand_suite_board_compare_artifact_summar
     assert order == sorted(order)
 
 
+def test_benchmark_summary_links_figures_from_a_branch_not_data_uris():
+    """GitHub drops data: image sources; only the summary job may push (the figures branch)."""
+    workflow = load("benchmark.yml")
+    assert workflow["permissions"] == {"contents": "read"}
+    summary = workflow["jobs"]["summary"]
+    assert summary["needs"] == "ci-suite" and summary["permissions"] == {"contents": "write"}
+    steps = "\n".join(s.get("run", "") for s in summary["steps"])
+    assert "push origin HEAD:benchmark-figures" in steps and "data:image" not in steps
+    assert "grokbench/board/job_summary.py new --image-base" in steps
+
+
 def test_benchmark_runs_in_the_environment_of_the_committed_results():
     """compare refuses other torch versions or thread counts, so the runs must match the records."""
     workflow = load("benchmark.yml")
