@@ -12,7 +12,7 @@ from fixtures.scripted_records import COMMIT, make_record, scripted_curve, write
 
 from grokbench.board import MARK_END, MARK_START, job_summary, load_runs, write_board
 from grokbench.board.stats import km_median, speedup_interval
-from grokbench.board.tables import universality_rows
+from grokbench.board.tables import method_pairs, method_rows, universality_rows
 from grokbench.cli import main
 from grokbench.errors import GrokbenchError
 
@@ -229,3 +229,21 @@ def test_job_summary_links_existing_figures_under_the_hosted_folder(tmp_path, ca
                            "![b](figures/b.png) ![c](https://x.org/c.png)")
     assert "image figures/b.png is not a file" in err and "x.org" not in err
     assert job_summary.main([str(tmp_path / "none"), "--image-base", "u"]) == 2
+
+
+def test_method_speedup_in_steps_and_wall_clock_with_a_figure_per_domain(tmp_path):
+    """Three times fewer steps at a quarter of the speed: faster in steps, slower in seconds."""
+    runs = [make_record("tiny", s, scripted_curve(generalize_at=3000)) for s in range(5)]
+    runs += [make_record("tiny", s, scripted_curve(generalize_at=1000), method="muon", steps_per_second=25.0)
+             for s in range(5)]
+    records, out = write_runs(tmp_path / "records", runs), tmp_path / "out"
+    write_board([records], out)
+    (row,) = method_rows(method_pairs(load_runs([records])))
+    steps, seconds = row["speedup ↑ (steps)"], row["speedup ↑ (wall-clock)"]
+    ratio = float(steps.split("x")[0])
+    assert ratio == pytest.approx(3, rel=0.05) and steps.endswith(" steps)")
+    assert float(seconds.split("x")[0]) == pytest.approx(ratio / 4, abs=0.01) and seconds.endswith(" s)")
+    assert row["reached G=0.5"] == "5/5" and row["steps to G=0.5 (KM median)"] != "—"
+    assert row["final held-out"].startswith("val/acc 1")
+    assert (out / "figures" / "methods_modular.png").stat().st_size > 10_000
+    assert "![modular: held-out progress per method](figures/methods_modular.png)" in (out / "README.md").read_text()

@@ -46,7 +46,7 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
                 allow_mixed: bool = False, group_by: list[str] | None = None,
                 phase: list[str] | None = None) -> Path:
     """The board's files; `phase` (x, y): draw phase diagrams over these two keys."""
-    from grokbench.board.figures import domain_figures  # matplotlib only when writing
+    from grokbench.board.figures import domain_figures, method_figures  # matplotlib only when writing
     from grokbench.board.phase import phase_figures
 
     runs = load_runs(run_dirs, group_by)
@@ -55,13 +55,14 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
     out.mkdir(parents=True, exist_ok=True)
     runs["path"] = [os.path.relpath(path, out) for path in runs["path"]]  # links that work from out/
     figures = {d: str(p.relative_to(out)) for d, p in domain_figures(runs, out / "figures").items()}
+    method_plots = {d: str(p.relative_to(out)) for d, p in method_figures(runs, out / "figures").items()}
     phases = {d: [(label, str(p.relative_to(out))) for label, p in drawn]
               for d, drawn in phase_figures(runs, out / "figures", phase).items()}
     require(not phase or bool(phases), f"--phase {','.join(phase or [])}: no recipe's runs take two or more "
                                        "numeric values of both; allowed: two override keys swept together, "
                                        "e.g. --phase module.init_scale,optim.weight_decay")
     leaderboard_frame(runs).to_csv(out / "leaderboard.csv", index=False, float_format="%.6g", lineterminator="\n")
-    (out / "README.md").write_text(leaderboard_markdown(runs, figures, allow_mixed, phases))
+    (out / "README.md").write_text(leaderboard_markdown(runs, figures, allow_mixed, phases, method_plots))
     if readme:
         update_readme(Path(readme), universality_markdown(runs, allow_mixed))
     return out / "README.md"

@@ -1,4 +1,5 @@
-"""One figure per domain: held-out progress G against steps for its main recipes and controls.
+"""One figure per domain: held-out progress G against steps for its main recipes and controls;
+and one per domain with method runs: a line per method beside its baseline.
 
 A line per recipe is the median over its seeds, the band their range (min to max); the
 normalized train progress of the same recipe is dashed; each seed's held-out line is drawn thin. Seeds are interpolated (in log step)
@@ -20,6 +21,7 @@ import pandas as pd
 from matplotlib.ticker import NullFormatter
 
 from grokbench.board.frame import BASELINE, number
+from grokbench.board.pairing import baseline_runs, configurations
 from grokbench.board.tables import domains
 from grokbench.callbacks.profile import progress
 from grokbench.record import curve_series
@@ -53,35 +55,26 @@ def band(series: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
     return grid, np.nanmedian(stacked, axis=0), np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0)
 
 
-def domain_figure(domain: str, runs: pd.DataFrame, path: Path) -> Path | None:
-    plotted = runs[(runs["method"] == BASELINE) & runs["role"].isin(PLOTTED_ROLES)]
-    # one line per swept setting too (in board order): pooling a sweep's cells would draw a band
-    # over different experiments
-    groups = list(plotted.groupby(["recipe", "model", "setting"], sort=False))
-    groups.sort(key=lambda g: g[0][:2])
-    if not groups:
-        return None
-    fig, ax = plt.subplots(figsize=(9, 4.2))
-    colors = plt.get_cmap("tab10" if len(groups) <= 10 else "tab20").colors
-    for i, ((recipe, model, setting), group) in enumerate(groups):
-        color = colors[i % len(colors)]
-        role = str(group["role"].iloc[0])
-        label = (f"{recipe}{' ' + setting if setting else ''} "
-                 f"({role}, {model}, {len(group)} run{'s' if len(group) != 1 else ''})")
-        held_out = [run_progress(r, train=False) for _, r in group.iterrows()]
-        for steps, values in held_out:  # each seed, thin, under the median
-            ax.plot(steps, values, color=color, lw=0.5, alpha=0.45)
-        grid, median, low, high = band(held_out)
-        if grid.size:
-            ax.plot(grid, median, color=color, lw=1.8, label=label)
-            ax.fill_between(grid, low, high, color=color, alpha=0.12, lw=0)
-        grid, median, _, _ = band([run_progress(r, train=True) for _, r in group.iterrows()])
-        if grid.size:
-            ax.plot(grid, median, color=color, lw=1.0, ls="--")
+def draw(ax, runs: pd.DataFrame, color, label: str, seeds: bool, train: bool) -> None:
+    """A group's median held-out G and its min-max band; each seed thin and the train progress
+    dashed when asked."""
+    held_out = [run_progress(r, train=False) for _, r in runs.iterrows()]
+    for steps, values in held_out if seeds else []:  # each seed, thin, under the median
+        ax.plot(steps, values, color=color, lw=0.5, alpha=0.45)
+    grid, median, low, high = band(held_out)
+    if grid.size:
+        ax.plot(grid, median, color=color, lw=1.8, label=label)
+        ax.fill_between(grid, low, high, color=color, alpha=0.12, lw=0)
+    grid, median, _, _ = band([run_progress(r, train=True) for _, r in runs.iterrows()]) if train else [np.array([])] * 4
+    if grid.size:
+        ax.plot(grid, median, color=color, lw=1.0, ls="--")
+
+
+def save(fig, ax, title: str, path: Path) -> Path:
+    """Shared axes, title and file format of the board's progress figures."""
     ax.axhline(0.9, color="grey", lw=0.6, ls=":", label="G = 0.9")
     ax.set(xscale="log", ylim=Y_RANGE, xlabel="step", ylabel="progress (0: chance, 1: reference)")
-    ax.set_title(f"{domain}: held-out progress G (median over seeds, thin: each seed, band: min–max)\n"
-                 "and train progress (dashed, median)", fontsize=9)
+    ax.set_title(title, fontsize=9)
     ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short step ranges
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # outside: no overlap
@@ -92,7 +85,58 @@ def domain_figure(domain: str, runs: pd.DataFrame, path: Path) -> Path | None:
     return path
 
 
+def palette(n: int):
+    return plt.get_cmap("tab10" if n <= 10 else "tab20").colors
+
+
+def runs_label(group: pd.DataFrame) -> str:
+    return f"{len(group)} run{'s' if len(group) != 1 else ''}"
+
+
+def domain_figure(domain: str, runs: pd.DataFrame, path: Path) -> Path | None:
+    plotted = runs[(runs["method"] == BASELINE) & runs["role"].isin(PLOTTED_ROLES)]
+    # one line per swept setting too (in board order): pooling a sweep's cells would draw a band
+    # over different experiments
+    groups = list(plotted.groupby(["recipe", "model", "setting"], sort=False))
+    groups.sort(key=lambda g: g[0][:2])
+    if not groups:
+        return None
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    colors = palette(len(groups))
+    for i, ((recipe, model, setting), group) in enumerate(groups):
+        role = str(group["role"].iloc[0])
+        label = f"{recipe}{' ' + setting if setting else ''} ({role}, {model}, {runs_label(group)})"
+        draw(ax, group, colors[i % len(colors)], label, seeds=True, train=True)
+    return save(fig, ax, f"{domain}: held-out progress G (median over seeds, thin: each seed, band: min–max)\n"
+                         "and train progress (dashed, median)", path)
+
+
+def method_figure(domain: str, runs: pd.DataFrame, path: Path) -> Path | None:
+    """Held-out progress per method on the domain (median over seeds, band: min-max), each
+    method's declared baseline in black."""
+    groups = configurations(runs, "method")
+    if not groups:
+        return None
+    baselines = {name: base for name, base in (baseline_runs(runs, g) for _, g in groups) if len(base)}
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    colors = palette(len(groups))
+    for name, base in baselines.items():
+        draw(ax, base, "black", f"baseline {name} ({runs_label(base)})", seeds=False, train=False)
+    for i, (config, group) in enumerate(sorted(groups, key=lambda cg: (cg[0]["method"], cg[0]["setting"]))):
+        setting = f" {config['setting']}" if config["setting"] else ""
+        label = f"{config['method']}{setting} on {config['recipe']} ({runs_label(group)})"
+        draw(ax, group, colors[i % len(colors)], label, seeds=False, train=False)
+    return save(fig, ax, f"{domain}: held-out progress G per method (median over seeds, band: min–max)", path)
+
+
 def domain_figures(runs: pd.DataFrame, directory: Path) -> dict[str, Path]:
     """Domain -> its PNG under `directory` (domains without main or control runs get none)."""
     paths = {d: domain_figure(d, runs[runs["domain"] == d], Path(directory) / f"{d}.png") for d in domains(runs)}
+    return {d: p for d, p in paths.items() if p is not None}
+
+
+def method_figures(runs: pd.DataFrame, directory: Path) -> dict[str, Path]:
+    """Domain -> its method PNG under `directory` (domains without method runs get none)."""
+    paths = {d: method_figure(d, runs[runs["domain"] == d], Path(directory) / f"methods_{d}.png")
+             for d in domains(runs)}
     return {d: p for d, p in paths.items() if p is not None}

@@ -2,9 +2,10 @@
 plain counts.
 
 - grok rate: k/n, grokked runs over all runs (failed and diverged ones included in n);
-- steps to G = 0.9: the Kaplan-Meier median (scipy.stats.ecdf on scipy.stats.CensoredData),
+- steps (and wall-clock seconds) to G = 0.9 and to G = 0.5: the Kaplan-Meier median (scipy.stats.ecdf on scipy.stats.CensoredData),
   so a run that never got there (censored, memorized, unfit, diverged, ...) still counts as
-  "not before its last step" instead of being dropped or counted as its budget;
+  "not before its last step" instead of being dropped or counted as its budget; seconds are
+  steps over the run's own steps per second, so a method's cost per step counts;
 - medians of per-run quantities (G at memorization, plateau, ...) over the runs that have them,
   always shown with n and the range [min, max]: with a handful of seeds that is what is known,
   and a "95% CI" of 3 values would claim more;
@@ -39,9 +40,13 @@ def grok_rate(group: pd.DataFrame) -> tuple[int, int]:
     return int((group["profile.verdict"] == "grokked").sum()), len(group)
 
 
-def count_reached(group: pd.DataFrame) -> int:
-    """Runs that sustained G = 0.9."""
-    return len(values_of(group["profile.generalized_step"]))
+GENERALIZED = "profile.generalized_step"  # sustained G = 0.9
+HALFWAY = "profile.half_step"             # sustained G = 0.5
+
+
+def count_reached(group: pd.DataFrame, event: str = GENERALIZED) -> int:
+    """Runs that sustained the event's level (G = 0.9 by default)."""
+    return len(values_of(group[event]))
 
 
 def km_median(times, observed) -> float | None:
@@ -58,22 +63,28 @@ def km_median(times, observed) -> float | None:
     return float(sf.quantiles[below[0]]) if below.size else None
 
 
-def time_to_generalize(group: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(times, observed): the sustained G = 0.9 step, or the last step as a censoring time.
-    Runs with neither (failed before their first evaluation) carry no time and are left out."""
+def time_to_generalize(group: pd.DataFrame, event: str = GENERALIZED,
+                       seconds: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(times, observed): the step of the event (sustained G = 0.9 by default), or the last step
+    as a censoring time. Runs with neither (failed before their first evaluation) carry no time
+    and are left out. `seconds`: wall-clock instead, the step over the run's steps per second
+    (its fit time per step, evaluations included); runs without a speed are left out."""
     times, observed = [], []
-    for reached, last in zip(group["profile.generalized_step"], group["profile.last_step"]):
-        step, last = number(reached), number(last)
+    rates = group["steps_per_second"] if seconds else [1.0] * len(group)
+    for reached, last, rate in zip(group[event], group["profile.last_step"], rates):
+        step, last, rate = number(reached), number(last), number(rate)
+        if not rate or rate <= 0:
+            continue
         if step is not None:
-            times.append(step), observed.append(True)
+            times.append(step / rate), observed.append(True)
         elif last is not None and last > 0:
-            times.append(last), observed.append(False)
+            times.append(last / rate), observed.append(False)
     return np.array(times, dtype=float), np.array(observed, dtype=bool)
 
 
-def km_median_steps(group: pd.DataFrame) -> float | None:
-    """Kaplan-Meier median of the steps to G = 0.9 over a group of runs."""
-    return km_median(*time_to_generalize(group))
+def km_median_steps(group: pd.DataFrame, event: str = GENERALIZED, seconds: bool = False) -> float | None:
+    """Kaplan-Meier median of the steps (or seconds) to the event over a group of runs."""
+    return km_median(*time_to_generalize(group, event, seconds))
 
 
 @dataclass(frozen=True)
@@ -97,9 +108,9 @@ def majority(count: int, total: int) -> bool:
     return total > 0 and count * 2 > total
 
 
-def _encoded(group: pd.DataFrame) -> np.ndarray:
+def _encoded(group: pd.DataFrame, seconds: bool) -> np.ndarray:
     """Times to G = 0.9 as one array for resampling: censored times negative."""
-    times, observed = time_to_generalize(group)
+    times, observed = time_to_generalize(group, seconds=seconds)
     return np.where(observed, times, -times)
 
 
@@ -110,18 +121,21 @@ def _median_or_bound(sample: np.ndarray) -> float:
     return float(np.abs(sample).max()) if value is None else value
 
 
-def speedup(baseline: pd.DataFrame, method: pd.DataFrame) -> float | None:
-    """KM median steps of the baseline over those of the method (> 1: the method is faster)."""
-    b, m = km_median_steps(baseline), km_median_steps(method)
+def speedup(baseline: pd.DataFrame, method: pd.DataFrame, seconds: bool = False) -> float | None:
+    """KM median steps (or wall-clock seconds) to G = 0.9 of the baseline over those of the
+    method (> 1: the method is faster)."""
+    b = km_median_steps(baseline, seconds=seconds)
+    m = km_median_steps(method, seconds=seconds)
     return b / m if b and m else None
 
 
-def speedup_interval(baseline: pd.DataFrame, method: pd.DataFrame) -> tuple[float, float] | None:
+def speedup_interval(baseline: pd.DataFrame, method: pd.DataFrame,
+                     seconds: bool = False) -> tuple[float, float] | None:
     """95% percentile bootstrap interval of the speedup (scipy.stats.bootstrap, seeded), resampling
     the runs of both arms; None with fewer than MIN_RUNS_FOR_INTERVAL runs in an arm or without
     a speedup (see `_median_or_bound` for resamples whose median is undefined)."""
-    b, m = _encoded(baseline), _encoded(method)
-    if min(b.size, m.size) < MIN_RUNS_FOR_INTERVAL or speedup(baseline, method) is None:
+    b, m = _encoded(baseline, seconds), _encoded(method, seconds)
+    if min(b.size, m.size) < MIN_RUNS_FOR_INTERVAL or speedup(baseline, method, seconds) is None:
         return None
     def ratio(b_sample, m_sample):
         return _median_or_bound(b_sample) / _median_or_bound(m_sample)

@@ -169,7 +169,9 @@ def method_pairs(runs: pd.DataFrame) -> list[dict[str, Any]]:
         pairs.append({**config, "domain": str(group["domain"].iloc[0]), "baseline": name, "summary": s,
                       "method_settings": method_settings_text(group),
                       "baseline_summary": b, "speedup": speedup(base, group) if b else None,
-                      "interval": speedup_interval(base, group) if b else None})
+                      "interval": speedup_interval(base, group) if b else None,
+                      "speedup_seconds": speedup(base, group, seconds=True) if b else None,
+                      "interval_seconds": speedup_interval(base, group, seconds=True) if b else None})
     return pairs
 
 
@@ -191,16 +193,17 @@ def broke(p: dict[str, Any]) -> bool:
     return s["broken"] > 0 and (b is None or s["broken"] / s["runs"] > b["broken"] / b["runs"])
 
 
-def speedup_text(p: dict[str, Any]) -> str:
+def speedup_text(p: dict[str, Any], seconds: bool = False) -> str:
     s, b = p["summary"], p["baseline_summary"]
+    key, unit = ("generalize_seconds", "s") if seconds else ("generalize_step", "steps")
     if b is None:
         return f"no runs of baseline {p['baseline']}"
-    if b["generalize_step"] is None:
+    if b[key] is None:
         return "no speedup: the baseline's median never reached G=0.9"
-    if s["generalize_step"] is None:
+    if s[key] is None:
         return "no speedup: the method's median never reached G=0.9"
-    return (f"{fmt_ratio(p['speedup'], p['interval'])} ({fmt_steps(s['generalize_step'])} vs "
-            f"{fmt_steps(b['generalize_step'])} steps)")
+    ratio, interval = (p["speedup_seconds"], p["interval_seconds"]) if seconds else (p["speedup"], p["interval"])
+    return f"{fmt_ratio(ratio, interval)} ({fmt_steps(s[key])} vs {fmt_steps(b[key])} {unit})"
 
 
 def method_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -211,11 +214,16 @@ def method_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
             "domain": p["domain"], "recipe": p["recipe"], **setting_column(swept, p["setting"]),
             "model": p["model"], "method": p["method"],
             "method settings": p["method_settings"], "baseline": p["baseline"],
+            "reached G=0.5": fmt_rate(s["reached_half"], s["runs"]),
+            "steps to G=0.5 (KM median)": fmt_steps(s["half_step"]),
+            "baseline steps to G=0.5": fmt_steps(b["half_step"]) if b else MISSING,
             "reached G=0.9": fmt_rate(s["reached"], s["runs"]),
             "baseline reached G=0.9": fmt_rate(b["reached"], b["runs"]) if b else MISSING,
             "grok rate": fmt_rate(s["grokked"], s["runs"]),
             "baseline grok rate": fmt_rate(b["grokked"], b["runs"]) if b else MISSING,
-            "speedup ↑": speedup_text(p),
+            "speedup ↑ (steps)": speedup_text(p),
+            "speedup ↑ (wall-clock)": speedup_text(p, seconds=True),
+            "final held-out": fmt_final(s), "baseline final held-out": fmt_final(b) if b else MISSING,
             "broke": (f"{s['broken']}/{s['runs']} (baseline {b['broken'] if b else 0}/{b['runs'] if b else 0})"
                       if broke(p) else MISSING)})
     return rows
