@@ -1,4 +1,5 @@
-"""`grokbench suite NAME [--seeds 0,1] [--out DIR] [--data DIR] [--dry-run] [OVERRIDES]`: run a suite.
+"""`grokbench suite NAME [--sweeps a,b] [--seeds 0,1] [--out DIR] [--data DIR] [--dry-run] [OVERRIDES]`:
+run a suite.
 
 A suite is `conf/suite/<NAME>.yaml`: `overrides` for every run and named `sweeps`, each a list
 of experiments and seeds run as one Hydra multirun (`experiment=a,b seed=0,1,2`) into
@@ -15,7 +16,9 @@ the recipe's). With `--data DIR` a sweep's `source`
 points its task at local files (++task.source=DIR/<source>). Overrides on the command line go to
 every run: `launcher=joblib workers=4` runs in parallel on this machine (torch threads default
 to cores / workers), `launcher=slurm hydra.launcher.partition=gpu` submits to SLURM.
-Afterwards the suite reads the records it expected and exits 1 if any is missing or failed.
+`--sweeps a,b` runs only those named sweeps (a long suite split into parts, e.g. the methods
+grid one domain at a time). Afterwards the suite reads the records it expected and exits 1 if any
+is missing or failed.
 """
 
 from __future__ import annotations
@@ -175,20 +178,33 @@ def report(out: Path, runs: list[tuple[str, int]]) -> int:
     return 1 if bad else 0
 
 
+def only_sweeps(suite: DictConfig, name: str, wanted: str | None) -> DictConfig:
+    """The suite with only the named sweeps (all of them when `wanted` is None)."""
+    if wanted is None:
+        return suite
+    names = [w for w in wanted.split(",") if w]
+    unknown = [w for w in names if w not in suite.sweeps]
+    require(bool(names) and not unknown, f"--sweeps {wanted}: {', '.join(unknown) or 'nothing'} is not a sweep "
+                                         f"of suite {name}; allowed: {', '.join(suite.sweeps)}")
+    kept = OmegaConf.to_container(suite)
+    kept["sweeps"] = {w: kept["sweeps"][w] for w in names}
+    return OmegaConf.create(kept)
+
+
 def parse(args: list[str]) -> tuple[str, dict, list[str]]:
     require(bool(args) and not args[0].startswith("-"),
             f"grokbench suite needs a suite name; available: {', '.join(options('suite'))}")
     name, overrides, rest = args[0], [], args[1:]
-    flags = {"out": None, "seeds": None, "data": None, "dry_run": False}
+    flags = {"out": None, "seeds": None, "data": None, "sweeps": None, "dry_run": False}
     while rest:
         arg = rest.pop(0)
-        if arg in ("--out", "--seeds", "--data"):
+        if arg in ("--out", "--seeds", "--data", "--sweeps"):
             require(bool(rest), f"{arg} needs a value")
             flags[arg[2:]] = rest.pop(0)
         elif arg == "--dry-run":
             flags["dry_run"] = True
         else:
-            require(not arg.startswith("-"), f"unknown option {arg}; allowed: --out, --seeds, --data, --dry-run")
+            require(not arg.startswith("-"), f"unknown option {arg}; allowed: --out, --seeds, --data, --sweeps, --dry-run")
             overrides.append(arg)
     if flags["seeds"] is not None:
         try:
@@ -203,7 +219,7 @@ def suite_command(args: list[str]) -> int:
         print(__doc__)
         return 0
     name, flags, overrides = parse(args)
-    suite = load_suite(name)
+    suite = only_sweeps(load_suite(name), name, flags["sweeps"])
     flags["out"] = flags["out"] or suite.get("out") or DEFAULT_OUT  # tuning runs stay apart from the grid's
     commands = sweep_commands(suite, flags["out"], flags["seeds"], overrides, flags["data"])
     for command in commands:

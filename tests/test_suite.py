@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from grokbench import run
 from grokbench.cli import CONF_DIR, options
 from grokbench.data import ShuffledBatches
+from grokbench.errors import GrokbenchError
 from grokbench.methods.catalog import applies, method_names, tuning_plan
 from grokbench.record import RECORD_NAME, read_record
 from grokbench.suite import (
@@ -154,6 +155,14 @@ def test_tuning_suite_runs_each_candidate_once_apart_from_the_grid(capsys):
     assert suite_command(["method_tuning", "--dry-run"]) == 0
     assert "hydra.sweep.dir=results/tuning " in capsys.readouterr().out  # kept apart from the grid's records
 
+
+def test_sweeps_option_runs_part_of_a_suite(capsys):
+    assert suite_command(["methods", "--sweeps", "modular,s5", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "experiment=default " in out and "experiment=s5_token_mlp " in out and "quick_mnist" not in out
+    with pytest.raises(GrokbenchError, match="--sweeps mnist,cifar: cifar is not a sweep of suite methods; "
+                                              "allowed: modular, s5, mnist, imdb, qm9, cifar10"):
+        suite_command(["methods", "--sweeps", "mnist,cifar", "--dry-run"])
 
 def test_joblib_workers_divide_the_cores_unless_threads_are_given():
     cores = os.cpu_count() or 1
