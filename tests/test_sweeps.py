@@ -169,6 +169,7 @@ def test_a_domain_with_only_swept_runs_gets_no_universality_row(tmp_path):
     write_board([records], tmp_path / "out")
     text = (tmp_path / "out" / "README.md").read_text()
     assert "only a sweep ran (see the per-domain table and phase diagram): modular: tiny (4 settings)" in text
+    assert "_no runs_" not in text.split("## Per domain")[0]
     plain = [make_record("tiny", s, scripted_curve(generalize_at=3000)) for s in range(2)]
     both = load_runs([write_sweep(tmp_path / "records", plain)])
     assert [row["recipe"] for row in universality_rows(both)] == ["tiny"]  # the unswept runs speak for it

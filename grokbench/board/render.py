@@ -53,7 +53,9 @@ METHODS_NOTE = ("Each method configuration is paired with the runs of its declar
 def universality_markdown(runs: pd.DataFrame, allow_mixed: bool) -> str:
     swept = swept_domains(runs)
     note = [f"No row where only a sweep ran (see the per-domain table and phase diagram): {'; '.join(swept)}."] if swept else []
-    return "\n\n".join([UNIVERSALITY_NOTE, markdown(universality_rows(runs)), *note, provenance(runs, allow_mixed)])
+    rows = universality_rows(runs)
+    table = [markdown(rows)] if rows or not swept else []  # "_no runs_" would be wrong beside the note
+    return "\n\n".join([UNIVERSALITY_NOTE, *table, *note, provenance(runs, allow_mixed)])
 
 
 def leaderboard_markdown(runs: pd.DataFrame, figures: dict[str, str], allow_mixed: bool,
