@@ -65,9 +65,10 @@ def draw(ax, runs: pd.DataFrame, color, label: str, seeds: bool, train: bool) ->
     if grid.size:
         ax.plot(grid, median, color=color, lw=1.8, label=label)
         ax.fill_between(grid, low, high, color=color, alpha=0.12, lw=0)
-    grid, median, _, _ = band([run_progress(r, train=True) for _, r in runs.iterrows()]) if train else [np.array([])] * 4
-    if grid.size:
-        ax.plot(grid, median, color=color, lw=1.0, ls="--")
+    if train:
+        grid, median, _, _ = band([run_progress(r, train=True) for _, r in runs.iterrows()])
+        if grid.size:
+            ax.plot(grid, median, color=color, lw=1.0, ls="--")
 
 
 def save(fig, ax, title: str, path: Path) -> Path:
