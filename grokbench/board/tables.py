@@ -20,7 +20,7 @@ from grokbench.board.formatting import (
 from grokbench.board.frame import DOMAIN_ORDER
 from grokbench.board.pairing import baseline_runs, configurations, control_runs
 from grokbench.board.reference import SET_AT_RUN_TIME, control_label
-from grokbench.board.stats import GENERALIZED_VERDICTS, majority, speedup, speedup_interval
+from grokbench.board.stats import GENERALIZED_VERDICTS, majority, speedup_interval
 from grokbench.board.summary import summarize
 
 OK, BAD = "✓", "✗"
@@ -168,9 +168,7 @@ def method_pairs(runs: pd.DataFrame) -> list[dict[str, Any]]:
         s, b = summarize(group), summarize(base) if len(base) else None
         pairs.append({**config, "domain": str(group["domain"].iloc[0]), "baseline": name, "summary": s,
                       "method_settings": method_settings_text(group),
-                      "baseline_summary": b, "speedup": speedup(base, group) if b else None,
-                      "interval": speedup_interval(base, group) if b else None,
-                      "speedup_seconds": speedup(base, group, seconds=True) if b else None,
+                      "baseline_summary": b, "interval": speedup_interval(base, group) if b else None,
                       "interval_seconds": speedup_interval(base, group, seconds=True) if b else None})
     return pairs
 
@@ -202,7 +200,8 @@ def speedup_text(p: dict[str, Any], seconds: bool = False) -> str:
         return "no speedup: the baseline's median never reached G=0.9"
     if s[key] is None:
         return "no speedup: the method's median never reached G=0.9"
-    ratio, interval = (p["speedup_seconds"], p["interval_seconds"]) if seconds else (p["speedup"], p["interval"])
+    ratio = b[key] / s[key] if b[key] and s[key] else None  # stats.speedup, from the summaries' KM medians
+    interval = p["interval_seconds"] if seconds else p["interval"]
     return f"{fmt_ratio(ratio, interval)} ({fmt_steps(s[key])} vs {fmt_steps(b[key])} {unit})"
 
 
