@@ -125,6 +125,9 @@ def check_run_settings(cfg: DictConfig) -> None:
     require(is_integer(steps, 1), f"trainer.max_steps={steps!r} is invalid; allowed: an integer >= 1")
     every = cfg.eval.every
     require(is_integer(every, 1), f"eval.every={every!r} is invalid; allowed: an integer >= 1")
+    max_every = cfg.eval.get("max_every")
+    require(max_every is None or (is_integer(max_every, 1) and max_every >= every),
+            f"eval.max_every={max_every!r} is invalid; allowed: null or an integer >= eval.every ({every})")
     # One process trains one run: Lightning would start a process per device by re-running
     # sys.argv, which is `grokbench run`'s rewritten argv, not a script.
     devices, nodes = cfg.trainer.get("devices", 1), cfg.trainer.get("num_nodes", 1)
@@ -140,8 +143,9 @@ def check_run_settings(cfg: DictConfig) -> None:
 
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
     check_run_settings(cfg)
-    every = int(cfg.eval.every)
-    callbacks.append(EvaluationSchedule(every, bool(cfg.eval.log_spaced)))
+    every, max_every = int(cfg.eval.every), cfg.eval.get("max_every")
+    max_every = None if max_every is None else int(max_every)
+    callbacks.append(EvaluationSchedule(every, bool(cfg.eval.log_spaced), max_every))
     progress = progress_callback(every // 4) if cfg.progress_bar else None
     if progress is not None:
         callbacks.append(progress)

@@ -36,6 +36,7 @@ def with_tiny(*overrides: str) -> list[str]:
     ("trainer.max_steps=0", "error: trainer.max_steps=0 is invalid; allowed: an integer >= 1"),
     ("trainer.max_steps=-1", "error: trainer.max_steps=-1 is invalid; allowed: an integer >= 1"),
     ("threads=0", "error: threads=0 is invalid; allowed: an integer >= 1 or null"),
+    ("eval.max_every=3", "error: eval.max_every=3 is invalid; allowed: null or an integer >= eval.every (5)"),
     ("trainer.devices=2", "error: trainer.devices=2: multi-device runs are not supported; allowed: trainer.devices=1"),
     ("+trainer.num_nodes=2", "error: trainer.num_nodes=2: multi-node runs are not supported; allowed: trainer.num_nodes=1"),
 ])

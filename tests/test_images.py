@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import datasets
 import numpy as np
 import pytest
@@ -148,6 +150,17 @@ def test_cnn_forward_backward():
     out.sum().backward()
     assert out.shape == (5, 10)
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_cnn_runs_channels_last_with_the_channels_first_function():
+    torch.manual_seed(0)
+    model = CNN(in_channels=3, num_outputs=10, width=4, depth=3)
+    assert model.features[0].weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.randn(5, 3, 32, 32)
+    channels_first = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+    assert not channels_first.features[0].weight.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(model(x), channels_first.features(x).mean(dim=(2, 3)) @ model.head.weight.T
+                               + model.head.bias, rtol=1e-5, atol=1e-6)
 
 
 def test_task_exposes_its_pixel_normalization(cifar_dir):
