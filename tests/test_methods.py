@@ -31,6 +31,7 @@ from grokbench.cli import main, options
 from grokbench.config import CONF_DIR
 from grokbench.errors import GrokbenchError
 from grokbench.losses import LOSSES, cross_entropy_float64
+from grokbench.methods import catalog
 from grokbench.methods.base import MAX_CANDIDATES, build_method, knob_parameters
 from grokbench.methods.catalog import declaration, entry, knob_value, method_names, pending, tuning_plan
 from grokbench.methods.grokfast import GrokfastEMA, GrokfastMA, LearningRateMatched
@@ -241,11 +242,25 @@ def test_every_method_declares_every_domain_with_a_source(method):
             assert knob_value(settings, knob) in (None, *candidates), f"{domain}: the pick is a candidate"
 
 
-def test_pending_knobs_are_the_ones_left_null():
-    assert pending("grokfast_ema", "cifar10") == ["lamb"] and pending("grokfast_ema", "mnist") == []
-    assert pending("grokfast_ema", "s5") == []  # tuned: the pick is written in
-    assert pending("adamw_strong_wd", "cifar10") == ["optim.weight_decay"]
-    assert pending("grokfast_lr_matched", "cifar10") == ["lr_scale"]
+def test_pending_knobs_are_the_ones_left_null(monkeypatch):
+    """A tuned knob left null in its domain entry and set nowhere else in the file is still to
+    tune (`grokbench ls` says so); a written pick, a published value or a file-wide value is not."""
+    declarations = {"m": {"lamb": None, "window": 100, "optim": {}, "per_domain": {
+        "mnist": {"lamb": 0.1, "tuned": False, "source": "paper"},
+        "s5": {"lamb": 1.0, "tune": {"lamb": [0.1, 1.0]}, "tuned": True, "source": "picked"},
+        "cifar10": {"lamb": None, "window": None, "optim": {"weight_decay": None},
+                    "tune": {"lamb": [0.1, 1.0]}, "tuned": True, "source": "to tune"},
+        "qm9": {"skip": True}}}}
+    monkeypatch.setattr(catalog, "declaration", declarations.__getitem__)
+    assert pending("m", "cifar10") == ["lamb", "optim.weight_decay"]  # window: set file-wide
+    assert pending("m", "mnist") == [] and pending("m", "s5") == []
+    assert [catalog.status("m", d) for d in ("mnist", "s5", "cifar10", "qm9")] == \
+        ["published", "tuned", "to tune", "n/a"]
+
+
+def test_every_tuned_cell_has_its_pick_written_in():
+    """The grid runs only picked settings: no method's entry is left to tune."""
+    assert [(m, d) for m in method_names() for d in DOMAINS if catalog.status(m, d) == "to tune"] == []
 
 
 def test_domain_settings_come_from_the_run_domain_and_given_knobs_win():
@@ -282,8 +297,10 @@ def test_the_known_problems_are_gone():
 
 
 @pytest.mark.parametrize("overrides, domain, message", [
-    (["method=grokfast_ema"], "cifar10", "method.lamb of grokfast_ema is not yet tuned for domain cifar10"),
-    (["method=adamw_strong_wd"], "cifar10", "method.optim.weight_decay of adamw_strong_wd is not yet tuned"),
+    (["method=grokfast_ema", "method.per_domain.cifar10.lamb=null"], "cifar10",  # as before its pick
+     "method.lamb of grokfast_ema is not yet tuned for domain cifar10"),
+    (["method=adamw_strong_wd", "method.per_domain.cifar10.optim.weight_decay=null"], "cifar10",
+     "method.optim.weight_decay of adamw_strong_wd is not yet tuned"),
     (["method=stablemax"], "qm9", "method stablemax does not apply to domain qm9: QM9 is regression"),
     (["method=muon"], "cifar10", "method muon does not apply to domain cifar10"),
     (["method=orthograd", "+method.alpha=0.5"], "modular", "method.alpha is not a knob of method orthograd"),

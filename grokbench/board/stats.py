@@ -82,7 +82,7 @@ def time_to_generalize(group: pd.DataFrame, event: str = GENERALIZED,
     return np.array(times, dtype=float), np.array(observed, dtype=bool)
 
 
-def km_median_steps(group: pd.DataFrame, event: str = GENERALIZED, seconds: bool = False) -> float | None:
+def km_median_time(group: pd.DataFrame, event: str = GENERALIZED, seconds: bool = False) -> float | None:
     """Kaplan-Meier median of the steps (or seconds) to the event over a group of runs."""
     return km_median(*time_to_generalize(group, event, seconds))
 
@@ -124,8 +124,8 @@ def _median_or_bound(sample: np.ndarray) -> float:
 def speedup(baseline: pd.DataFrame, method: pd.DataFrame, seconds: bool = False) -> float | None:
     """KM median steps (or wall-clock seconds) to G = 0.9 of the baseline over those of the
     method (> 1: the method is faster)."""
-    b = km_median_steps(baseline, seconds=seconds)
-    m = km_median_steps(method, seconds=seconds)
+    b = km_median_time(baseline, seconds=seconds)
+    m = km_median_time(method, seconds=seconds)
     return b / m if b and m else None
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from grokbench.board.frame import present
 from grokbench.board.pairing import declared
-from grokbench.board.stats import HALFWAY, Spread, count_reached, grok_rate, km_median_steps, spread
+from grokbench.board.stats import HALFWAY, Spread, count_reached, grok_rate, km_median_time, spread
 
 BROKEN_OUTCOMES = ("failed", "diverged", "unfit")
 
@@ -55,9 +55,9 @@ def summarize(group: pd.DataFrame) -> dict[str, Any]:
         "diverged": statuses.get("diverged", 0), "outcomes": counts, "grokked": grokked,
         "reached": count_reached(group), "broken": sum(counts.get(o, 0) for o in BROKEN_OUTCOMES),
         "memorized": sum(present(v) for v in group["profile.memorized_step"]),
-        "generalize_step": km_median_steps(group),
-        "generalize_seconds": km_median_steps(group, seconds=True),
-        "reached_half": count_reached(group, HALFWAY), "half_step": km_median_steps(group, HALFWAY),
+        "generalize_step": km_median_time(group),
+        "generalize_seconds": km_median_time(group, seconds=True),
+        "reached_half": count_reached(group, HALFWAY), "half_step": km_median_time(group, HALFWAY),
         "memorize_step": spread(group["profile.memorized_step"]),
         "progress_at_memorization": spread(group["profile.progress_at_memorization"]),
         "plateau": spread(group["profile.plateau_decades"]),
