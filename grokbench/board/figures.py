@@ -10,6 +10,7 @@ glance. PNGs are saved without metadata so the same records give the same bytes.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import matplotlib
@@ -55,7 +56,7 @@ def band(series: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
     return grid, np.nanmedian(stacked, axis=0), np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0)
 
 
-def draw(ax, runs: pd.DataFrame, color, label: str, seeds: bool, train: bool) -> None:
+def draw(ax, runs: pd.DataFrame, color, label: str, seeds: bool, train: bool, ls: str = "-") -> None:
     """A group's median held-out G and its min-max band; each seed thin and the train progress
     dashed when asked."""
     held_out = [run_progress(r, train=False) for _, r in runs.iterrows()]
@@ -63,7 +64,7 @@ def draw(ax, runs: pd.DataFrame, color, label: str, seeds: bool, train: bool) ->
         ax.plot(steps, values, color=color, lw=0.5, alpha=0.45)
     grid, median, low, high = band(held_out)
     if grid.size:
-        ax.plot(grid, median, color=color, lw=1.8, label=label)
+        ax.plot(grid, median, color=color, lw=1.8, ls=ls, label=label)
         ax.fill_between(grid, low, high, color=color, alpha=0.12, lw=0)
     if train:
         grid, median, _, _ = band([run_progress(r, train=True) for _, r in runs.iterrows()])
@@ -112,17 +113,20 @@ def domain_figure(domain: str, runs: pd.DataFrame, path: Path) -> Path | None:
                          "and train progress (dashed, median)", path)
 
 
+BASELINE_STYLES = ("-", "--", "-.")  # all black: the palette has its own grey
+
+
 def method_figure(domain: str, runs: pd.DataFrame, path: Path) -> Path | None:
-    """Held-out progress per method on the domain (median over seeds, band: min-max), each
-    method's declared baseline in black."""
+    """Held-out progress per method on the domain (median over seeds, band: min-max), the
+    declared baselines in black, solid then dashed (StableMax's float64 softmax is a second one)."""
     groups = configurations(runs, "method")
     if not groups:
         return None
     baselines = {name: base for name, base in (baseline_runs(runs, g) for _, g in groups) if len(base)}
     fig, ax = plt.subplots(figsize=(9, 4.2))
     colors = palette(len(groups))
-    for name, base in baselines.items():
-        draw(ax, base, "black", f"baseline {name} ({runs_label(base)})", seeds=False, train=False)
+    for (name, base), style in zip(baselines.items(), itertools.cycle(BASELINE_STYLES)):
+        draw(ax, base, "black", f"baseline {name} ({runs_label(base)})", seeds=False, train=False, ls=style)
     for i, (config, group) in enumerate(sorted(groups, key=lambda cg: (cg[0]["method"], cg[0]["setting"]))):
         setting = f" {config['setting']}" if config["setting"] else ""
         label = f"{config['method']}{setting} on {config['recipe']} ({runs_label(group)})"
