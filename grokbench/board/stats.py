@@ -121,12 +121,10 @@ def _median_or_bound(sample: np.ndarray) -> float:
     return float(np.abs(sample).max()) if value is None else value
 
 
-def speedup(baseline: pd.DataFrame, method: pd.DataFrame, seconds: bool = False) -> float | None:
-    """KM median steps (or wall-clock seconds) to G = 0.9 of the baseline over those of the
-    method (> 1: the method is faster)."""
-    b = km_median_time(baseline, seconds=seconds)
-    m = km_median_time(method, seconds=seconds)
-    return b / m if b and m else None
+def speedup(baseline_time: float | None, method_time: float | None) -> float | None:
+    """The baseline's KM median steps (or wall-clock seconds) to G = 0.9 over the method's
+    (> 1: the method is faster); None where either is undefined."""
+    return baseline_time / method_time if baseline_time and method_time else None
 
 
 def speedup_interval(baseline: pd.DataFrame, method: pd.DataFrame,
@@ -135,7 +133,8 @@ def speedup_interval(baseline: pd.DataFrame, method: pd.DataFrame,
     the runs of both arms; None with fewer than MIN_RUNS_FOR_INTERVAL runs in an arm or without
     a speedup (see `_median_or_bound` for resamples whose median is undefined)."""
     b, m = _encoded(baseline, seconds), _encoded(method, seconds)
-    if min(b.size, m.size) < MIN_RUNS_FOR_INTERVAL or speedup(baseline, method, seconds) is None:
+    if min(b.size, m.size) < MIN_RUNS_FOR_INTERVAL or \
+            speedup(km_median(np.abs(b), b > 0), km_median(np.abs(m), m > 0)) is None:
         return None
     def ratio(b_sample, m_sample):
         return _median_or_bound(b_sample) / _median_or_bound(m_sample)

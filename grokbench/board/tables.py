@@ -20,7 +20,7 @@ from grokbench.board.formatting import (
 from grokbench.board.frame import DOMAIN_ORDER
 from grokbench.board.pairing import baseline_runs, configurations, control_runs
 from grokbench.board.reference import SET_AT_RUN_TIME, control_label
-from grokbench.board.stats import GENERALIZED_VERDICTS, majority, speedup_interval
+from grokbench.board.stats import GENERALIZED_VERDICTS, majority, speedup, speedup_interval
 from grokbench.board.summary import summarize
 
 OK, BAD = "✓", "✗"
@@ -200,9 +200,8 @@ def speedup_text(p: dict[str, Any], seconds: bool = False) -> str:
         return "no speedup: the baseline's median never reached G=0.9"
     if s[key] is None:
         return "no speedup: the method's median never reached G=0.9"
-    ratio = b[key] / s[key] if b[key] and s[key] else None  # stats.speedup, from the summaries' KM medians
     interval = p["interval_seconds"] if seconds else p["interval"]
-    return f"{fmt_ratio(ratio, interval)} ({fmt_steps(s[key])} vs {fmt_steps(b[key])} {unit})"
+    return f"{fmt_ratio(speedup(b[key], s[key]), interval)} ({fmt_steps(s[key])} vs {fmt_steps(b[key])} {unit})"
 
 
 def method_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
