@@ -162,10 +162,13 @@ def domain_rows(runs: pd.DataFrame, domain: str) -> list[dict[str, str]]:
 # --- methods ---------------------------------------------------------------------------------
 def method_pairs(runs: pd.DataFrame) -> list[dict[str, Any]]:
     """Every method configuration with its declared baseline's runs and the speedup between them."""
-    pairs = []
+    pairs, baseline_summaries = [], {}  # a baseline is summarized once, not once per method
     for config, group in configurations(runs, "method"):
         name, base = baseline_runs(runs, group)
-        s, b = summarize(group), summarize(base) if len(base) else None
+        key = tuple(base.index)
+        if key not in baseline_summaries:
+            baseline_summaries[key] = summarize(base) if len(base) else None
+        s, b = summarize(group), baseline_summaries[key]
         pairs.append({**config, "domain": str(group["domain"].iloc[0]), "baseline": name, "summary": s,
                       "method_settings": method_settings_text(group),
                       "baseline_summary": b, "interval": speedup_interval(base, group) if b else None,
