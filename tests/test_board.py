@@ -25,6 +25,9 @@ def modular_runs() -> list[dict]:
     runs += [make_record("tiny_fast", s, scripted_curve(generalize_at=600), role="control") for s in range(2)]
     runs += [make_record("tiny_control", 0, scripted_curve(generalize_at=600))]  # no declared role
     runs += [make_record("tiny", s, scripted_curve(generalize_at=1000), method="grokfast_ema") for s in range(3)]
+    runs += [make_record("tiny", s, scripted_curve(final_val=0.6), method="softmax_float64") for s in range(2)]
+    runs += [{**make_record("tiny", s, scripted_curve(generalize_at=800), method="stablemax"),
+              "method_settings": {"baseline": "softmax_float64"}} for s in range(2)]  # a declared method baseline
     runs += [make_record("paper_baseline", s, scripted_curve(generalize_at=4000)) for s in range(2)]
     runs += [make_record("paper_ema", s, scripted_curve(generalize_at=1000, diverge_at=500 if s else None),
                          role="method", baseline="paper_baseline", method="grokfast_ema") for s in range(2)]
@@ -138,6 +141,9 @@ def test_methods_pair_with_declared_or_own_recipe_baseline(board):
     cells = next(line for line in grid.splitlines() if line.startswith("| grokfast_ema"))
     assert "G=0.9 3/3" in cells and "broke 1/2" in cells  # one paper_ema run diverged, no baseline run did
     assert "no speedup: the baseline's median never reached G=0.9" not in cells.split("|")[2]
+    assert "tiny · softmax_float64" not in header  # a method baseline shares its recipe's column
+    stablemax = next(line for line in grid.splitlines() if line.startswith("| stablemax"))
+    assert "vs softmax_float64: G=0.9 2/2 (baseline 0/2), no speedup: the baseline's median" in stablemax
 
 
 def test_leaderboard_csv_one_row_per_configuration(board, records):
@@ -243,6 +249,7 @@ def test_method_speedup_in_steps_and_wall_clock_with_a_figure_per_domain(tmp_pat
     ratio = float(steps.split("x")[0])
     assert ratio == pytest.approx(3, rel=0.05) and steps.endswith(" steps)")
     assert float(seconds.split("x")[0]) == pytest.approx(ratio / 4, abs=0.01) and seconds.endswith(" s)")
+    assert row["steps/s, method vs baseline"] == "25 vs 100"
     assert row["reached G=0.5"] == "5/5" and row["steps to G=0.5 (KM median)"] != "—"
     assert row["final held-out"].startswith("val/acc 1")
     assert (out / "figures" / "methods_modular.png").stat().st_size > 10_000

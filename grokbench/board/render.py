@@ -44,7 +44,9 @@ UNIVERSALITY_NOTE = ("One row per domain: its main recipe (one with a declared c
 METHODS_NOTE = ("Each method configuration is paired with the runs of its declared baseline (`meta.baseline`, "
                 "else the same recipe with method `baseline`). Speedup = the baseline's Kaplan–Meier median "
                 "steps to G=0.9 over the method's; wall-clock: the same with each run's steps over its own steps "
-                "per second, so a method's cost per step counts (compare only runs timed alike); a 95% "
+                "per second, so a method's cost per step counts. Compare only runs timed alike: the steps/s "
+                "column shows each arm's throughput, and where a method costs the same per step as its baseline "
+                "(a plain learning-rate change) a gap there is the machine's load, not the method; a 95% "
                 "bootstrap interval only with at least 5 runs per arm. A method that removes the delay is a "
                 "speedup, not a failure. "
                 "`broke`: more of the method's runs failed, diverged or were unfit than the baseline's.")

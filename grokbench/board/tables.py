@@ -224,23 +224,36 @@ def method_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
             "baseline grok rate": fmt_rate(b["grokked"], b["runs"]) if b else MISSING,
             "speedup ↑ (steps)": speedup_text(p),
             "speedup ↑ (wall-clock)": speedup_text(p, seconds=True),
+            "steps/s, method vs baseline": f"{fmt_throughput(s)} vs {fmt_throughput(b) if b else MISSING}",
             "final held-out": fmt_final(s), "baseline final held-out": fmt_final(b) if b else MISSING,
             "broke": (f"{s['broken']}/{s['runs']} (baseline {b['broken'] if b else 0}/{b['runs'] if b else 0})"
                       if broke(p) else MISSING)})
     return rows
 
 
+def fmt_throughput(s: dict[str, Any]) -> str:
+    """Median steps per second, one figure per hardware and thread count (never pooled)."""
+    return "; ".join(fmt_float(v["steps_per_second"] and v["steps_per_second"].median)
+                     for v in s["speeds"].values()) or MISSING
+
+
 def method_grid(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Method x task at a glance: a row per method, a column per domain and baseline recipe."""
+    """Method x task at a glance: a row per method, a column per domain and baseline recipe; a
+    method paired with another method of that recipe (StableMax with float64 softmax) says so."""
     cells: dict[str, dict[str, list[str]]] = {}
     for p in pairs:
-        s = p["summary"]
-        cell = f"G=0.9 {fmt_rate(s['reached'], s['runs'])}, {speedup_text(p)}"
+        s, b = p["summary"], p["baseline_summary"]
+        rates = f"G=0.9 {fmt_rate(s['reached'], s['runs'])}" + (
+            f" (baseline {fmt_rate(b['reached'], b['runs'])})" if b else "")
+        cell = f"{rates}, {speedup_text(p)}"
+        recipe, _, baseline_method = p["baseline"].partition(" · ")
+        if baseline_method:
+            cell = f"vs {baseline_method}: {cell}"
         if p["setting"]:  # a swept method: one entry per setting in the same cell
             cell = f"{p['setting']}: {cell}"
         if broke(p):
             cell += f", broke {s['broken']}/{s['runs']}"
-        column = f"{p['domain']} · {p['baseline']}"
+        column = f"{p['domain']} · {recipe}"
         cells.setdefault(p["method"], {}).setdefault(column, []).append(cell)
     columns = sorted({c for by_column in cells.values() for c in by_column})
     return [{"method": m, **{c: "; ".join(cells[m].get(c, ["not run"])) for c in columns}}
