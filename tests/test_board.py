@@ -11,8 +11,8 @@ import pytest
 from fixtures.scripted_records import COMMIT, make_record, scripted_curve, write_runs
 
 from grokbench.board import MARK_END, MARK_START, job_summary, load_runs, write_board
-from grokbench.board.stats import km_median, speedup_interval
-from grokbench.board.tables import method_pairs, method_rows, universality_rows
+from grokbench.board.stats import km_median, km_median_beyond, speedup_interval
+from grokbench.board.tables import method_pairs, method_rows, speedup_text, universality_rows
 from grokbench.cli import main
 from grokbench.errors import GrokbenchError
 
@@ -81,6 +81,20 @@ def test_speedup_interval_only_with_five_runs_per_arm_and_seeded():
     assert (low, high) == speedup_interval(base, fast) and low <= 1100 / 475 <= high
 
 
+def test_speedup_is_a_bound_where_one_arm_has_no_median():
+    def arm(steps, last=5000):
+        return pd.DataFrame({"profile.generalized_step": steps, "profile.last_step": [last] * len(steps)})
+
+    never, fast = arm([None, None, 3000]), arm([400, 500, None], last=800)
+    assert km_median_beyond(never) == 5000 and km_median_beyond(fast) is None
+    summary = {"generalize_step": None, "generalize_step_beyond": 5000}
+    pair = {"baseline": "b", "summary": {"generalize_step": 500, "generalize_step_beyond": None},
+            "baseline_summary": summary, "interval": None}
+    assert speedup_text(pair).startswith("> 10.00x (500 vs > 5,000 steps; a bound")
+    pair["summary"], pair["baseline_summary"] = summary, {"generalize_step": 1000, "generalize_step_beyond": None}
+    assert speedup_text(pair).startswith("< 0.20x (> 5,000 vs 1,000 steps; a bound")
+
+
 def test_control_found_by_declaration_not_by_name(records):
     runs = load_runs([records])
     rows = rows_by(universality_rows(runs), "domain")
@@ -140,10 +154,10 @@ def test_methods_pair_with_declared_or_own_recipe_baseline(board):
     assert "modular · tiny " in header and "modular · paper_baseline" in header
     cells = next(line for line in grid.splitlines() if line.startswith("| grokfast_ema"))
     assert "G=0.9 3/3" in cells and "broke 1/2" in cells  # one paper_ema run diverged, no baseline run did
-    assert "no speedup: the baseline's median never reached G=0.9" not in cells.split("|")[2]
+    assert "no speedup" not in cells.split("|")[2] and "a bound" not in cells.split("|")[2]
     assert "tiny · softmax_float64" not in header  # a method baseline shares its recipe's column
     stablemax = next(line for line in grid.splitlines() if line.startswith("| stablemax"))
-    assert "vs softmax_float64: G=0.9 2/2 (baseline 0/2), no speedup: the baseline's median" in stablemax
+    assert "vs softmax_float64: G=0.9 2/2 (baseline 0/2), > " in stablemax and "a bound: under half the baseline's runs" in stablemax
 
 
 def test_leaderboard_csv_one_row_per_configuration(board, records):

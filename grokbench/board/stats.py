@@ -87,6 +87,16 @@ def km_median_time(group: pd.DataFrame, event: str = GENERALIZED, seconds: bool 
     return km_median(*time_to_generalize(group, event, seconds))
 
 
+def km_median_beyond(group: pd.DataFrame, event: str = GENERALIZED, seconds: bool = False) -> float | None:
+    """Where the Kaplan-Meier median is undefined (S stays above 0.5 up to the last time seen),
+    that last time: the median lies beyond it, so a speedup against it is a bound, not a value.
+    None where the median is defined or there are no times."""
+    times, observed = time_to_generalize(group, event, seconds)
+    if not times.size or km_median(times, observed) is not None:
+        return None
+    return float(times.max())
+
+
 @dataclass(frozen=True)
 class Spread:
     """Median, range and count of a per-run quantity."""

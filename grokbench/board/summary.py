@@ -12,7 +12,15 @@ import pandas as pd
 
 from grokbench.board.frame import present
 from grokbench.board.pairing import declared
-from grokbench.board.stats import HALFWAY, Spread, count_reached, grok_rate, km_median_time, spread
+from grokbench.board.stats import (
+    HALFWAY,
+    Spread,
+    count_reached,
+    grok_rate,
+    km_median_beyond,
+    km_median_time,
+    spread,
+)
 
 BROKEN_OUTCOMES = ("failed", "diverged", "unfit")
 
@@ -57,6 +65,9 @@ def summarize(group: pd.DataFrame) -> dict[str, Any]:
         "memorized": sum(present(v) for v in group["profile.memorized_step"]),
         "generalize_step": km_median_time(group),
         "generalize_seconds": km_median_time(group, seconds=True),
+        # where no median exists, the last step (second) seen: the median lies beyond it
+        "generalize_step_beyond": km_median_beyond(group),
+        "generalize_seconds_beyond": km_median_beyond(group, seconds=True),
         "reached_half": count_reached(group, HALFWAY), "half_step": km_median_time(group, HALFWAY),
         "memorize_step": spread(group["profile.memorized_step"]),
         "progress_at_memorization": spread(group["profile.progress_at_memorization"]),

@@ -195,16 +195,26 @@ def broke(p: dict[str, Any]) -> bool:
 
 
 def speedup_text(p: dict[str, Any], seconds: bool = False) -> str:
+    """The speedup with its interval; where one arm's median lies beyond its last step (fewer
+    than half its runs reached G=0.9), a bound against that step instead of no answer."""
     s, b = p["summary"], p["baseline_summary"]
     key, unit = ("generalize_seconds", "s") if seconds else ("generalize_step", "steps")
     if b is None:
         return f"no runs of baseline {p['baseline']}"
-    if b[key] is None:
-        return "no speedup: the baseline's median never reached G=0.9"
-    if s[key] is None:
-        return "no speedup: the method's median never reached G=0.9"
+    method, base = s[key], b[key]
+    method_beyond, base_beyond = s[f"{key}_beyond"], b[f"{key}_beyond"]
+    if base is None and method is not None and base_beyond:
+        return (f"> {fmt_ratio(speedup(base_beyond, method))} ({fmt_steps(method)} vs > {fmt_steps(base_beyond)} "
+                f"{unit}; a bound: under half the baseline's runs reached G=0.9)")
+    if method is None and base is not None and method_beyond:
+        return (f"< {fmt_ratio(speedup(base, method_beyond))} (> {fmt_steps(method_beyond)} vs {fmt_steps(base)} "
+                f"{unit}; a bound: under half the method's runs reached G=0.9)")
+    if base is None and method is None:
+        return "no speedup: neither median reached G=0.9"
+    if base is None or method is None:
+        return f"no speedup: the {'baseline' if base is None else 'method'}'s runs have no {unit}"
     interval = p["interval_seconds"] if seconds else p["interval"]
-    return f"{fmt_ratio(speedup(b[key], s[key]), interval)} ({fmt_steps(s[key])} vs {fmt_steps(b[key])} {unit})"
+    return f"{fmt_ratio(speedup(base, method), interval)} ({fmt_steps(method)} vs {fmt_steps(base)} {unit})"
 
 
 def method_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
