@@ -47,7 +47,9 @@ METHODS_NOTE = ("Each method configuration is paired with the runs of its declar
                 "per second, so a method's cost per step counts. Compare only runs timed alike: the steps/s "
                 "column shows each arm's throughput, and where a method costs the same per step as its baseline "
                 "(a plain learning-rate change) a gap there is the machine's load, not the method; a 95% "
-                "bootstrap interval only with at least 5 runs per arm. A method that removes the delay is a "
+                "bootstrap interval only with at least 5 runs per arm. Where under half of one arm's runs reached "
+                "G=0.9 its median lies beyond its last step, and the speedup is a bound (`> 5x`, `< 0.5x`) "
+                "against that step. A method that removes the delay is a "
                 "speedup, not a failure. "
                 "`broke`: more of the method's runs failed, diverged or were unfit than the baseline's.")
 
