@@ -12,7 +12,7 @@ from fixtures.scripted_records import COMMIT, make_record, scripted_curve, write
 
 from grokbench.board import MARK_END, MARK_START, job_summary, load_runs, write_board
 from grokbench.board.stats import km_median, km_median_beyond, speedup_interval
-from grokbench.board.tables import method_pairs, method_rows, speedup_text, universality_rows
+from grokbench.board.tables import method_pairs, method_rows, missing_cell, speedup_text, universality_rows
 from grokbench.cli import main
 from grokbench.errors import GrokbenchError
 
@@ -93,6 +93,12 @@ def test_speedup_is_a_bound_where_one_arm_has_no_median():
     assert speedup_text(pair).startswith("> 10.00x (500 vs > 5,000 steps; a bound")
     pair["summary"], pair["baseline_summary"] = summary, {"generalize_step": 1000, "generalize_step_beyond": None}
     assert speedup_text(pair).startswith("< 0.20x (> 5,000 vs 1,000 steps; a bound")
+
+
+def test_empty_grid_cell_gives_the_declared_reason_a_method_does_not_apply():
+    assert missing_cell("stablemax", "qm9 · quick_qm9").startswith("n/a: QM9 is regression")
+    assert missing_cell("stablemax", "modular · default") == "not run"
+    assert missing_cell("not_a_declared_method", "qm9 · quick_qm9") == "not run"
 
 
 def test_control_found_by_declaration_not_by_name(records):

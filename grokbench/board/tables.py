@@ -22,6 +22,7 @@ from grokbench.board.pairing import baseline_runs, configurations, control_runs
 from grokbench.board.reference import SET_AT_RUN_TIME, control_label
 from grokbench.board.stats import GENERALIZED_VERDICTS, majority, speedup, speedup_interval
 from grokbench.board.summary import summarize
+from grokbench.methods.catalog import skip_reason
 
 OK, BAD = "✓", "✗"
 
@@ -266,8 +267,14 @@ def method_grid(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
         column = f"{p['domain']} · {recipe}"
         cells.setdefault(p["method"], {}).setdefault(column, []).append(cell)
     columns = sorted({c for by_column in cells.values() for c in by_column})
-    return [{"method": m, **{c: "; ".join(cells[m].get(c, ["not run"])) for c in columns}}
+    return [{"method": m, **{c: "; ".join(cells[m].get(c) or [missing_cell(m, c)]) for c in columns}}
             for m in sorted(cells)]
+
+
+def missing_cell(method: str, column: str) -> str:
+    """An empty cell: the method's declared reason where it does not apply to the domain, else not run."""
+    reason = skip_reason(method, column.partition(" · ")[0])
+    return f"n/a: {reason}" if reason else "not run"
 
 
 # --- failures --------------------------------------------------------------------------------

@@ -30,6 +30,15 @@ def entry(name: str, domain: str) -> dict[str, Any] | None:
     return None if found is None or found.get("skip") else found
 
 
+def skip_reason(name: str, domain: str) -> str | None:
+    """Why the method does not apply to the domain, as its file declares; None when it applies
+    or is not (or no longer) declared."""
+    if not (CONF_DIR / "method" / f"{name}.yaml").is_file():
+        return None
+    found = (declaration(name).get("per_domain") or {}).get(domain) or {}
+    return found.get("skip")
+
+
 def applies(name: str, domain: str) -> bool:
     return entry(name, domain) is not None
 
