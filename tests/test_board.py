@@ -11,7 +11,7 @@ import pytest
 from fixtures.scripted_records import COMMIT, make_record, scripted_curve, write_runs
 
 from grokbench.board import MARK_END, MARK_START, job_summary, load_runs, write_board
-from grokbench.board.stats import km_median, km_median_beyond, speedup_interval
+from grokbench.board.stats import km_median, km_median_or_beyond, speedup_interval
 from grokbench.board.tables import method_pairs, method_rows, missing_cell, speedup_text, universality_rows
 from grokbench.cli import main
 from grokbench.errors import GrokbenchError
@@ -86,7 +86,7 @@ def test_speedup_is_a_bound_where_one_arm_has_no_median():
         return pd.DataFrame({"profile.generalized_step": steps, "profile.last_step": [last] * len(steps)})
 
     never, fast = arm([None, None, 3000]), arm([400, 500, None], last=800)
-    assert km_median_beyond(never) == 5000 and km_median_beyond(fast) is None
+    assert km_median_or_beyond(never) == (None, 5000) and km_median_or_beyond(fast)[1] is None
     summary = {"generalize_step": None, "generalize_step_beyond": 5000}
     pair = {"baseline": "b", "summary": {"generalize_step": 500, "generalize_step_beyond": None},
             "baseline_summary": summary, "interval": None}
@@ -96,9 +96,9 @@ def test_speedup_is_a_bound_where_one_arm_has_no_median():
 
 
 def test_empty_grid_cell_gives_the_declared_reason_a_method_does_not_apply():
-    assert missing_cell("stablemax", "qm9 · quick_qm9").startswith("n/a: QM9 is regression")
-    assert missing_cell("stablemax", "modular · default") == "not run"
-    assert missing_cell("not_a_declared_method", "qm9 · quick_qm9") == "not run"
+    assert missing_cell("stablemax", "qm9").startswith("n/a: QM9 is regression")
+    assert missing_cell("stablemax", "modular") == "not run"
+    assert missing_cell("not_a_declared_method", "qm9") == "not run"
 
 
 def test_control_found_by_declaration_not_by_name(records):

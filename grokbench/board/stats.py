@@ -87,14 +87,15 @@ def km_median_time(group: pd.DataFrame, event: str = GENERALIZED, seconds: bool 
     return km_median(*time_to_generalize(group, event, seconds))
 
 
-def km_median_beyond(group: pd.DataFrame, event: str = GENERALIZED, seconds: bool = False) -> float | None:
-    """Where the Kaplan-Meier median is undefined (S stays above 0.5 up to the last time seen),
-    that last time: the median lies beyond it, so a speedup against it is a bound, not a value.
-    None where the median is defined or there are no times."""
+def km_median_or_beyond(group: pd.DataFrame, event: str = GENERALIZED,
+                        seconds: bool = False) -> tuple[float | None, float | None]:
+    """(median, beyond) from one Kaplan-Meier estimate: the median steps (or seconds) to the
+    event, and, where it is undefined (S stays above 0.5 up to the last time seen), that last
+    time: the median lies beyond it, so a speedup against it is a bound, not a value. `beyond`
+    is None where the median is defined or there are no times."""
     times, observed = time_to_generalize(group, event, seconds)
-    if not times.size or km_median(times, observed) is not None:
-        return None
-    return float(times.max())
+    median = km_median(times, observed)
+    return median, (float(times.max()) if median is None and times.size else None)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from grokbench.board.stats import (
     Spread,
     count_reached,
     grok_rate,
-    km_median_beyond,
+    km_median_or_beyond,
     km_median_time,
     spread,
 )
@@ -57,17 +57,17 @@ def summarize(group: pd.DataFrame) -> dict[str, Any]:
     grokked, runs = grok_rate(group)
     counts = outcomes(group)
     statuses = Counter(group["status"])
+    # where no median exists, `_beyond` is the last step (second) seen: the median lies beyond it
+    step, step_beyond = km_median_or_beyond(group)
+    seconds, seconds_beyond = km_median_or_beyond(group, seconds=True)
     return {
         "seeds": sorted(int(s) for s in group["seed"] if present(s)), "runs": runs,
         "completed": statuses.get("completed", 0), "failed": statuses.get("failed", 0),
         "diverged": statuses.get("diverged", 0), "outcomes": counts, "grokked": grokked,
         "reached": count_reached(group), "broken": sum(counts.get(o, 0) for o in BROKEN_OUTCOMES),
         "memorized": sum(present(v) for v in group["profile.memorized_step"]),
-        "generalize_step": km_median_time(group),
-        "generalize_seconds": km_median_time(group, seconds=True),
-        # where no median exists, the last step (second) seen: the median lies beyond it
-        "generalize_step_beyond": km_median_beyond(group),
-        "generalize_seconds_beyond": km_median_beyond(group, seconds=True),
+        "generalize_step": step, "generalize_seconds": seconds,
+        "generalize_step_beyond": step_beyond, "generalize_seconds_beyond": seconds_beyond,
         "reached_half": count_reached(group, HALFWAY), "half_step": km_median_time(group, HALFWAY),
         "memorize_step": spread(group["profile.memorized_step"]),
         "progress_at_memorization": spread(group["profile.progress_at_memorization"]),

@@ -264,16 +264,20 @@ def method_grid(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
             cell = f"{p['setting']}: {cell}"
         if broke(p):
             cell += f", broke {s['broken']}/{s['runs']}"
-        column = f"{p['domain']} · {recipe}"
-        cells.setdefault(p["method"], {}).setdefault(column, []).append(cell)
+        cells.setdefault(p["method"], {}).setdefault((p["domain"], recipe), []).append(cell)
     columns = sorted({c for by_column in cells.values() for c in by_column})
-    return [{"method": m, **{c: "; ".join(cells[m].get(c) or [missing_cell(m, c)]) for c in columns}}
-            for m in sorted(cells)]
+    rows = []
+    for m in sorted(cells):
+        row = {"method": m}
+        for domain, recipe in columns:
+            row[f"{domain} · {recipe}"] = "; ".join(cells[m].get((domain, recipe)) or [missing_cell(m, domain)])
+        rows.append(row)
+    return rows
 
 
-def missing_cell(method: str, column: str) -> str:
+def missing_cell(method: str, domain: str) -> str:
     """An empty cell: the method's declared reason where it does not apply to the domain, else not run."""
-    reason = skip_reason(method, column.partition(" · ")[0])
+    reason = skip_reason(method, domain)
     return f"n/a: {reason}" if reason else "not run"
 
 

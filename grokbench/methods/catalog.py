@@ -21,12 +21,16 @@ def declaration(name: str) -> dict[str, Any]:
     return OmegaConf.to_container(OmegaConf.load(CONF_DIR / "method" / f"{name}.yaml"))
 
 
+def declared_for(name: str, domain: str) -> dict[str, Any] | None:
+    """The method file's per-domain entry as written (a `skip` included); {} for a method without
+    a per-domain table (it applies everywhere as declared), None for a domain it does not list."""
+    table = declaration(name).get("per_domain")
+    return {} if table is None else table.get(domain)
+
+
 def entry(name: str, domain: str) -> dict[str, Any] | None:
     """A method's entry for a domain; None when it does not apply there."""
-    table = declaration(name).get("per_domain")
-    if table is None:
-        return {}
-    found = table.get(domain)
+    found = declared_for(name, domain)
     return None if found is None or found.get("skip") else found
 
 
@@ -35,8 +39,7 @@ def skip_reason(name: str, domain: str) -> str | None:
     or is not (or no longer) declared."""
     if not (CONF_DIR / "method" / f"{name}.yaml").is_file():
         return None
-    found = (declaration(name).get("per_domain") or {}).get(domain) or {}
-    return found.get("skip")
+    return (declared_for(name, domain) or {}).get("skip")
 
 
 def applies(name: str, domain: str) -> bool:
