@@ -20,7 +20,12 @@ import pandas as pd
 import torch
 
 RECORD_NAME = "record.json"
-SCHEMA_VERSION = 2  # 2: the grokking profile, declared roles (meta), git_dirty, overrides
+# 2: the grokking profile, declared roles (meta), git_dirty, overrides; 3: profile v3 (chance
+# band, plateau as flatness, delay), the held-out size the band comes from, and whether the
+# run-time verdict is provisional. The board reads 2 and 3 alike: it recomputes every profile
+# from the curve (grokbench/board/reference.py).
+SCHEMA_VERSION = 3
+READABLE_SCHEMAS = (2, 3)
 
 
 class Meta(TypedDict, total=False):
@@ -50,8 +55,13 @@ class RunRecord(TypedDict, total=False):
     seed: int                    # initialization and batch order
     split_seed: int | None       # the train/held-out split
     overrides: list[str]         # the command-line overrides the run was launched with
-    verdict: str | None          # the profile's verdict (callbacks/profile.py VERDICTS)
-    profile: dict[str, Any]      # callbacks/profile.py Profile, computed at run time
+    verdict: str | None          # the profile's verdict (grokbench/profile VERDICTS)
+    # True where the reference was not known at run time (a task that is not exact, measured
+    # here against the perfect score): the final verdict is the board's, against the control's
+    # level (grokbench.load_records, `grokbench profile RUN_DIR`); `verdict_note` says so
+    verdict_provisional: bool
+    verdict_note: str | None
+    profile: dict[str, Any]      # grokbench/profile Profile, computed at run time
     detector: dict[str, Any]     # {"settings": ProfileSettings, "reference_source": str}
     memorized_step: int | None   # = profile.memorized_step
     generalized_step: int | None  # = profile.generalized_step (sustained G = 0.9)

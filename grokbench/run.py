@@ -12,6 +12,7 @@ import time
 import traceback
 import warnings
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,6 @@ from omegaconf.errors import InterpolationKeyError
 from grokbench import record as rec
 from grokbench.callbacks.checkpoint import LastCheckpoint
 from grokbench.callbacks.detector import GrokkingDetector
-from grokbench.callbacks.profile import Profile, ProfileSettings, describe
 from grokbench.callbacks.schedule import EvaluationSchedule
 from grokbench.config import check_task_keys
 from grokbench.errors import GrokbenchError, in_chain, require
@@ -35,6 +35,8 @@ from grokbench.loggers import build_loggers
 from grokbench.methods.base import Method, build_method
 from grokbench.module import GrokModule
 from grokbench.plot import plot_run
+from grokbench.profile import Profile, ProfileSettings, describe
+from grokbench.profile.levels import FACTS
 from grokbench.progress import progress_callback
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -58,20 +60,43 @@ def choice_name(cfg: DictConfig, group: str) -> str:
     return str(node.get("name") or str(node.get("_target_", "?")).rsplit(".", 1)[-1].lower())
 
 
-def profile_settings(cfg: DictConfig, task) -> tuple[ProfileSettings, str]:
-    """The task's metric, chance level and reference, overridden by every non-null `detector.*`
-    key; also where the reference came from. A task that is not exact gets its reference from
-    the paired control on the board; at run time, without one, the perfect score stands in."""
+NOISE_OF_KIND = {"classification": "binomial", "regression": "r2"}  # kinds.py's metrics at chance
+PROVISIONAL = "the reference was not known at run time: this verdict is against the perfect score; " \
+              "the board's, against the control's level, is final"
+
+
+def heldout_sizes(task, callbacks: list) -> dict[str, int]:
+    """Held-out metric -> the number of examples it is computed on, as the task and every
+    callback that logs a held-out metric declare it (`heldout_sizes()`)."""
+    sizes = dict(task.heldout_sizes())
+    for callback in callbacks:
+        if hasattr(callback, "heldout_sizes"):
+            sizes.update(callback.heldout_sizes(task))
+    return sizes
+
+
+def profile_settings(cfg: DictConfig, task, callbacks: list) -> tuple[ProfileSettings, str]:
+    """The task's metric, chance level, reference, held-out size and noise model, overridden by
+    every non-null `detector.*` key; also where the reference came from. A task that is not
+    exact gets its reference from the paired control on the board; at run time, without one,
+    the perfect score stands in."""
     d = task.detection
-    defaults = {"train_metric": f"train_eval/{d.metric}", "val_metric": f"{d.val_split}/{d.val_metric or d.metric}",
-                "val_loss": f"{d.val_split}/loss", "chance": task.chance, "reference": 1.0}
+    val_metric = cfg.detector.get("val_metric") or f"{d.val_split}/{d.val_metric or d.metric}"
+    defaults = {"train_metric": f"train_eval/{d.metric}", "val_metric": val_metric,
+                "val_loss": f"{d.val_split}/loss", "chance": task.chance, "reference": 1.0,
+                "heldout_size": heldout_sizes(task, callbacks).get(val_metric),
+                "noise": NOISE_OF_KIND[task.kind]}
     given = {k: v for k, v in OmegaConf.to_container(cfg.detector).items()
              if v is not None and k != "stop_after_steps"}
     unknown = sorted(set(given) - set(ProfileSettings.keys()))
     require(not unknown, f"detector.{unknown[0] if unknown else ''} is unknown; allowed: "
                          f"{', '.join(ProfileSettings.keys())}, stop_after_steps")
+    settings = {**defaults, **given}
+    require(settings["heldout_size"] is not None,
+            f"detector.val_metric={val_metric}: no task or callback declares how many held-out examples it "
+            f"is computed on; allowed: {', '.join(heldout_sizes(task, callbacks))} or detector.heldout_size=N")
     source = "given" if "reference" in given else "exact" if d.exact else "perfect score (control level set by the board)"
-    return ProfileSettings(**{**defaults, **given}), source
+    return ProfileSettings(**settings), source
 
 
 def build_model(cfg: DictConfig, task) -> torch.nn.Module:
@@ -125,6 +150,8 @@ def check_run_settings(cfg: DictConfig) -> None:
     require(is_integer(steps, 1), f"trainer.max_steps={steps!r} is invalid; allowed: an integer >= 1")
     every = cfg.eval.every
     require(is_integer(every, 1), f"eval.every={every!r} is invalid; allowed: an integer >= 1")
+    per_decade = cfg.eval.get("per_decade")
+    require(is_integer(per_decade, 1), f"eval.per_decade={per_decade!r} is invalid; allowed: an integer >= 1")
     max_every = cfg.eval.get("max_every")
     require(max_every is None or (is_integer(max_every, 1) and max_every >= every),
             f"eval.max_every={max_every!r} is invalid; allowed: null or an integer >= eval.every ({every})")
@@ -145,7 +172,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
     check_run_settings(cfg)
     every, max_every = int(cfg.eval.every), cfg.eval.get("max_every")
     max_every = None if max_every is None else int(max_every)
-    callbacks.append(EvaluationSchedule(every, bool(cfg.eval.log_spaced), max_every))
+    callbacks.append(EvaluationSchedule(every, bool(cfg.eval.log_spaced), max_every, int(cfg.eval.per_decade)))
     progress = progress_callback(every // 4) if cfg.progress_bar else None
     if progress is not None:
         callbacks.append(progress)
@@ -261,11 +288,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         method = build_method(cfg.method, task.name)  # the run's domain is its task's name
         record["method_settings"] = method.settings.as_record()
         module = build_module(cfg, task, model, method)
-        settings, reference_source = profile_settings(cfg, task)
-        detector = GrokkingDetector(settings, cfg.detector.get("stop_after_steps"))
-        record["detector"] = {"settings": vars(settings), "reference_source": reference_source}
         extra_callbacks = method.callbacks(cfg)
         extra_callbacks += [instantiate(c) for c in cfg.callbacks.values()]
+        settings, reference_source = profile_settings(cfg, task, extra_callbacks)
+        detector = GrokkingDetector(settings, cfg.detector.get("stop_after_steps"))
+        record["detector"] = {"settings": asdict(settings), "reference_source": reference_source,
+                              "given": sorted(k for k in FACTS + ProfileSettings.levels()
+                                              if cfg.detector.get(k) is not None)}
         trainer = build_trainer(cfg, run_dir, [detector, *extra_callbacks])
         record["hardware"] = rec.hardware(trainer.strategy.root_device, trainer.precision)
         fit_started = time.perf_counter()
@@ -296,15 +325,19 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 def finish_detection(record: dict[str, Any], detector: GrokkingDetector) -> None:
     profile = detector.result()
+    provisional = record["detector"].get("reference_source") not in ("exact", "given")
     record.update(verdict=profile.verdict, profile=profile.as_dict(), memorized_step=profile.memorized_step,
-                  generalized_step=profile.generalized_step, curve=rec.log_spaced_curve(detector.history))
+                  generalized_step=profile.generalized_step, curve=rec.log_spaced_curve(detector.history),
+                  verdict_provisional=provisional, verdict_note=PROVISIONAL if provisional else None)
     record["final"], record["best"] = summarize_metrics(detector.history)
     if record["status"] == "completed" and profile.verdict == "diverged":
         record["status"] = "diverged"
 
 
 def summary_line(record: dict[str, Any]) -> str:
-    """The profile in one line (`callbacks.profile.describe`), or the error of a failed run."""
+    """The profile in one line (`grokbench.profile.describe`), or the error of a failed run."""
     if record["status"] == "failed":
         return f"failed: {record['error']}"
-    return describe(Profile(**record["profile"]))
+    line = describe(Profile(**record["profile"]))
+    return f"{line} [provisional: the board measures it against the control's level]" \
+        if record.get("verdict_provisional") else line

@@ -113,6 +113,13 @@ class GrokTask(L.LightningDataModule):
             raise RuntimeError(f"task {self.name}: eval_splits is known after setup()")
         return tuple(self.splits.eval_sets())
 
+    def heldout_sizes(self) -> dict[str, int]:
+        """Held-out metric the profile may read -> how many examples it is computed on (the
+        chance band's n): the detection metrics on every held-out set, known after `setup()`."""
+        metrics = {self.detection.metric, self.detection.val_metric or self.detection.metric}
+        return {f"{split}/{metric}": num_examples(inputs) for split, (inputs, _) in self.splits.eval_sets().items()
+                if split != TRAIN_EVAL for metric in sorted(metrics)}
+
     @property
     def dims(self) -> dict[str, Any]:
         return {"num_outputs": self.num_outputs, **self.extra_dims()}

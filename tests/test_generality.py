@@ -18,8 +18,8 @@ from conftest import compose_config
 from fixtures.generated_data import generated_source, write_image_set
 from omegaconf import OmegaConf
 
-from grokbench.callbacks.profile import VERDICTS
 from grokbench.config import CONF_DIR
+from grokbench.profile import VERDICTS
 from grokbench.run import build_task, train
 from grokbench.tasks.algorithmic import MODULAR_ALIASES, MODULAR_OPS, S5_ALIASES, S5_OPS
 

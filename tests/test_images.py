@@ -13,10 +13,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from grokbench.callbacks.adversarial import AdversarialEvaluation, pgd_attack
-from grokbench.callbacks.profile import VERDICTS
 from grokbench.errors import GrokbenchError
 from grokbench.models.cnn import CNN
 from grokbench.models.resnet import PreActResNet18
+from grokbench.profile import VERDICTS
 from grokbench.run import build_model, build_module, build_task, train
 from grokbench.tasks.cifar10 import CIFAR10
 from grokbench.tasks.images import PixelNormalization

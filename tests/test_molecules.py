@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import torch
 
-from grokbench.callbacks.profile import VERDICTS
 from grokbench.errors import GrokbenchError
 from grokbench.models.mpnn import MPNN
 from grokbench.models.nnconv import NNConvNet
+from grokbench.profile import VERDICTS
 from grokbench.run import train
 from grokbench.tasks.molecules import BOND_TYPES, ELEMENTS, NODE_FEATURES, featurize, smiles_to_graph
 from grokbench.tasks.qm9 import QM9

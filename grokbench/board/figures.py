@@ -24,7 +24,7 @@ from matplotlib.ticker import NullFormatter
 from grokbench.board.frame import BASELINE, number
 from grokbench.board.pairing import baseline_runs, configurations
 from grokbench.board.tables import domains
-from grokbench.callbacks.profile import progress
+from grokbench.profile import progress
 from grokbench.record import curve_series
 
 Y_RANGE = (-0.1, 1.1)

@@ -8,7 +8,7 @@ from collections import Counter
 import pandas as pd
 
 from grokbench.board.stats import Spread
-from grokbench.callbacks.profile import VERDICTS
+from grokbench.profile import VERDICTS
 
 MISSING = "—"
 

@@ -1,7 +1,7 @@
 """Run records -> one pandas row per run: the only thing the rest of the board reads.
 
-Only schema-2 records are accepted: older ones carry a delay ratio instead of the grokking
-profile, and mixing the two would put different quantities in one column.
+Schema-2 and -3 records are accepted (the board recomputes every profile from the curve);
+older ones carry a delay ratio instead of a curve-based profile.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 
 from grokbench.board.settings import assign_settings, launch_overrides, setting_order
-from grokbench.callbacks.profile import Profile
 from grokbench.errors import require
-from grokbench.record import SCHEMA_VERSION, find_records, read_record
+from grokbench.profile import FACTS, Profile, ProfileSettings
+from grokbench.record import READABLE_SCHEMAS, find_records, read_record
 
 DOMAIN_ORDER = ("modular", "s5", "mnist", "cifar10", "imdb", "qm9")
 # a configuration: what the board pools runs over (seeds only); `setting` splits a sweep (settings.py)
@@ -56,9 +56,34 @@ def clean_curve(curve: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 
 def check_schema(path: Path, record: dict[str, Any]) -> None:
     version = record.get("schema_version", 1)
-    require(isinstance(version, int) and version >= SCHEMA_VERSION and isinstance(record.get("profile"), dict),
-            f"{path} is a schema-{version} record without a grokking profile; allowed: schema "
-            f"{SCHEMA_VERSION} records (rerun it with this grokbench)")
+    require(version in READABLE_SCHEMAS and isinstance(record.get("profile"), dict),
+            f"{path} is a schema-{version} record; allowed: schema {' or '.join(map(str, READABLE_SCHEMAS))} "
+            "records with a grokking profile (rerun it with this grokbench)")
+
+
+def profile_facts(record: dict[str, Any]) -> dict[str, Any]:
+    """What the profile reads about this run (levels.FACTS). Schema-2 records did not write the
+    held-out size or the noise model: their n is the held-out set's (or, for the adversarial
+    metric, the attacked subset's: `num_examples` of the run's callbacks, the only held-out
+    subset schema-2 runs evaluated), and their noise model is `r2` where the run's train
+    metric was R^2 (regression tasks log it; classification tasks log accuracy)."""
+    settings = dict((record.get("detector") or {}).get("settings") or {})
+    facts = {k: settings[k] for k in FACTS if settings.get(k) is not None}
+    if "heldout_size" not in facts and record.get("num_val"):
+        subsets = [c.get("num_examples") for c in ((record.get("config") or {}).get("callbacks") or {}).values()
+                   if isinstance(c, dict) and c.get("num_examples")]
+        facts["heldout_size"] = min([int(record["num_val"]), *map(int, subsets)])
+    if "noise" not in facts and settings.get("train_metric"):
+        facts["noise"] = "r2" if settings["train_metric"].endswith("/r2") else "binomial"
+    return facts
+
+
+def given_levels(record: dict[str, Any]) -> dict[str, Any]:
+    """Levels the run's command line or recipe set (non-null `detector.*` in its config): they
+    stay; every other level is the one declared now (profile.levels), so every record is judged
+    by the same rules."""
+    detector = ((record.get("config") or {}).get("detector") or {})
+    return {k: detector[k] for k in ProfileSettings.levels() if detector.get(k) is not None}
 
 
 def role_of(meta: dict[str, Any], method: str) -> str:
@@ -68,7 +93,7 @@ def role_of(meta: dict[str, Any], method: str) -> str:
 
 
 def record_row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
-    settings = dict((record.get("detector") or {}).get("settings") or {})
+    settings = {**profile_facts(record), **given_levels(record)} if record else {}
     meta, profile = record.get("meta") or {}, record.get("profile") or {}
     hardware, versions = record.get("hardware") or {}, record.get("versions") or {}
     method, task = record.get("method") or "?", record.get("task") or "?"
@@ -90,6 +115,7 @@ def record_row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
         "step_budget": number(((record.get("config") or {}).get("trainer") or {}).get("max_steps")),
         "parameters": number(record.get("num_parameters")),
         "steps_per_second": number(record.get("steps_per_second")),
+        "runtime_verdict": record.get("verdict"), "verdict_provisional": record.get("verdict_provisional"),
         "git_commit": record.get("git_commit"), "git_dirty": record.get("git_dirty"),
         "torch_version": versions.get("torch"), "torch_threads": hardware.get("torch_threads"),
         "accelerator": hardware.get("accelerator"), "date": str(record.get("started_at") or "unknown")[:10],

@@ -27,7 +27,7 @@ from grokbench.board.formatting import fmt_float
 from grokbench.board.frame import BASELINE, number
 from grokbench.board.settings import run_value
 from grokbench.board.summary import outcome
-from grokbench.callbacks.profile import VERDICTS
+from grokbench.profile import VERDICTS
 
 VERDICT_MARKERS = {"grokked": "*", "generalized": "o", "memorized": "s", "censored": ">", "ungrokked": "v",
                    "unfit": "x", "diverged": "X", "failed": "P"}

@@ -1,15 +1,15 @@
-"""The reference level of tasks that are not exact, taken from their declared control.
+"""The reference level of tasks that are not exact, and every profile recomputed with it.
 
-Natural data has no attainable 100%, so a run records its profile against a stand-in (the
-perfect score, `detector.reference_source` says so) and the board sets the real level: the
-median over the control's runs of its final held-out value (the mean of its last three
-evaluations, as the profile's final progress). Every run that leans on that level, the main
-recipe's, the control's own and the method runs paired with the main recipe, gets its profile
-recomputed from its curve with it. A control that never left chance gives no usable level:
-those runs keep their run-time profile and are flagged "reference unreachable". "Left chance"
-uses the profile's own "near chance" band: the control's level must lie more than
-`low_progress` (0.2) of the way from chance to the perfect score, or G_mem <= low_progress
-would no longer tell memorization without generalization apart from the control's own level.
+Natural data has no attainable 100%, so a run records a provisional profile against a stand-in
+(the perfect score; the record says so) and the board sets the real level: the median over the
+control's runs of its final held-out value (the mean of its last three evaluations, as the
+profile's final progress). A control whose level does not clear the chance band (on its own
+held-out size) gives no usable level: its runs and those that lean on it are flagged
+"reference unreachable" and keep the stand-in.
+Every run's profile is then recomputed from its curve by the one profile function, with the
+levels declared now (grokbench/profile/levels.py) and the run's facts (frame.profile_facts):
+exact and inexact tasks alike, so a record's run-time verdict and the board's differ only where
+the record says its verdict was provisional, or where a record predates the current levels.
 Levels belong to configurations (recipe and setting): a swept main recipe takes each setting's
 level from the control runs of the agreeing setting when the control was swept too, else from
 all the control's runs (pairing.same_setting); each control setting is measured against its own.
@@ -24,7 +24,7 @@ import pandas as pd
 
 from grokbench.board.frame import BASELINE, PROFILE_COLUMNS, PROFILE_FIELDS, number
 from grokbench.board.pairing import baseline_recipe, baseline_runs, configurations, control_runs
-from grokbench.callbacks.profile import FINAL_EVALUATIONS, ProfileSettings, analyze
+from grokbench.profile import FINAL_EVALUATIONS, ProfileSettings, analyze, band_halfwidth
 
 SET_AT_RUN_TIME = ("exact", "given")  # reference sources the board leaves alone
 Key = tuple[str, str]  # (recipe, setting)
@@ -45,29 +45,32 @@ def final_value(curve: list[dict], metric: str | None, last: int = FINAL_EVALUAT
     return float(np.mean(finite)) if finite else None
 
 
-def control_level(name: str, controls: pd.DataFrame, settings: dict) -> Level | None:
+def settings_of(row: pd.Series, reference: float | None = None) -> ProfileSettings:
+    """The run's profile settings: its facts and given levels (frame.record_row), the declared
+    levels for the rest, and `reference` where the board sets one."""
+    known = set(ProfileSettings.keys())
+    values = {k: v for k, v in row["settings"].items() if k in known}
+    return ProfileSettings(**(values if reference is None else {**values, "reference": reference}))
+
+
+def control_level(name: str, controls: pd.DataFrame) -> Level | None:
     finals = [final_value(c, m) for c, m in zip(controls["curve"], controls["val_metric"])]
     finals = [v for v in finals if v is not None]
-    if not finals:
+    if not finals or not controls["settings"].iloc[0]:
         return None
     reference = float(np.median(finals))
-    defaults = ProfileSettings()
-    chance = float(settings.get("chance", defaults.chance))
-    perfect = float(settings.get("reference", defaults.reference))  # the run-time stand-in
-    low = float(settings.get("low_progress", defaults.low_progress))
-    if (reference - chance) / (perfect - chance) <= low:
-        return Level(name, len(finals), None, f"reference unreachable: control {name} stayed near chance "
-                                              f"({reference:.4g}; chance {chance:.4g})")
+    settings = settings_of(controls.iloc[0])  # the stand-in reference: the band in metric units
+    band = band_halfwidth(settings) * abs(settings.reference - settings.chance)
+    if reference - settings.chance <= band:
+        return Level(name, len(finals), None, f"reference unreachable: control {name} stayed inside the chance "
+                                              f"band ({reference:.4g}; chance {settings.chance:.4g} ± {band:.3g})")
     return Level(name, len(finals), reference,
                  f"reference {reference:.4g} from control {name} ({len(finals)} runs)")
 
 
-def recompute(row: pd.Series, reference: float) -> dict:
-    known = set(ProfileSettings.keys())
-    settings = ProfileSettings(**{**{k: v for k, v in row["settings"].items() if k in known},
-                                  "reference": reference})
-    profile = analyze(row["curve"], settings).as_dict()
-    return {column: profile[name] for column, name in zip(PROFILE_COLUMNS, PROFILE_FIELDS)}
+def recompute(row: pd.Series, reference: float | None = None) -> dict:
+    profile = analyze(row["curve"], settings_of(row, reference)).as_dict()
+    return {column: profile.get(name) for column, name in zip(PROFILE_COLUMNS, PROFILE_FIELDS)}
 
 
 def control_label(name: str, controls: pd.DataFrame) -> str:
@@ -86,13 +89,12 @@ def control_levels(runs: pd.DataFrame) -> dict[Key, Level]:
         if set(group["reference_source"].dropna()) <= set(SET_AT_RUN_TIME):
             continue
         name, controls = control_runs(runs, group)
-        settings = next((s for s in group["settings"] if s), {})
-        level = control_level(control_label(name, controls), controls, settings) if name else None
+        level = control_level(control_label(name, controls), controls) if name and len(controls) else None
         if level is None:
             continue
         levels[(config["recipe"], config["setting"])] = level
         for setting, own in controls.groupby("setting", sort=False):
-            mine = level if len(own) == len(controls) else control_level(control_label(name, own), own, settings)
+            mine = level if len(own) == len(controls) else control_level(control_label(name, own), own)
             levels.setdefault((name, setting), mine or level)
     return levels
 
@@ -109,15 +111,19 @@ def level_of(runs: pd.DataFrame, index, levels: dict[Key, Level]) -> Level | Non
 
 
 def apply_control_references(runs: pd.DataFrame) -> pd.DataFrame:
-    """The runs with every profile that leans on a control's level recomputed against it."""
+    """The runs with every profile recomputed from its curve, against its control's level where
+    its task is not exact (the module docstring)."""
     runs = runs.copy()
     levels = control_levels(runs)
     for index, row in runs.iterrows():
-        level = level_of(runs, index, levels) if levels else None
-        if level is None or row["reference_source"] in SET_AT_RUN_TIME or not row["settings"]:
-            continue
-        runs.at[index, "reference_note"] = level.note
-        if level.reference is not None and row["curve"]:
-            for column, value in recompute(row, level.reference).items():
-                runs.at[index, column] = value
+        if not row["settings"] or not row["curve"] or row["settings"].get("heldout_size") is None:
+            continue  # failed before its first evaluation, or a record without the facts
+        level = None
+        if row["reference_source"] not in SET_AT_RUN_TIME and levels:
+            level = level_of(runs, index, levels)
+            if level is not None:
+                runs.at[index, "reference_note"] = level.note
+        reference = level.reference if level is not None else None
+        for column, value in recompute(row, reference).items():
+            runs.at[index, column] = value
     return runs

@@ -21,18 +21,18 @@ from grokbench.board.tables import (
     swept_domains,
     universality_rows,
 )
-from grokbench.callbacks.profile import ProfileSettings
 from grokbench.errors import require
+from grokbench.profile import PROFILE_VERSION, ProfileSettings
 
 MARK_START, MARK_END = "<!-- universality:start -->", "<!-- universality:end -->"
 _DEFAULTS = ProfileSettings()
 # five lines generated here (defaults from the code) because results/ is never edited by hand
 PROFILE_TEXT = f"""\
-Held-out progress G = (held-out metric − chance) / (reference − chance): 0 at chance, 1 at the reference (1.0 for exact tasks, else the median final held-out value of the declared control's runs).
-t_mem is the step at which the training set is fit (train progress ≥ {_DEFAULTS.memorize_level}, brief spikes tolerated); G_mem is the held-out progress at t_mem, and a run groks only if G_mem ≤ {_DEFAULTS.low_progress}.
-The plateau is log10(t_0.5 / t_mem) in decades: how long the held-out metric waits after memorization before it is halfway to the reference (grokked: at least {_DEFAULTS.min_plateau_decades}).
-The transition is the width, in decades of steps, from 10% to 90% of the held-out gain after memorization; steps to G=0.9 need {_DEFAULTS.sustain} evaluations in a row at G ≥ 0.9.
-A run that ends before reaching G=0.9 is censored at its last step: medians of steps to G=0.9 are Kaplan–Meier medians, `—` when fewer than half the runs got there."""
+Held-out progress G = (held-out metric − chance) / (reference − chance): 0 at chance, 1 at the reference (1.0 for exact tasks, else the median final held-out value of the declared control's runs). Every profile on this board is recomputed from its run's curve with the levels below (profile v{PROFILE_VERSION}).
+The chance band is chance ± {_DEFAULTS.band_sigmas:g} standard errors of the held-out metric at chance on the run's n held-out examples (accuracy: √(c(1−c)/n); R²: √(2/n)); G at memorization lies inside, above or below it.
+t_mem is the step at which the training set is fit (train progress ≥ {_DEFAULTS.memorize_level}, brief spikes tolerated). The plateau is flatness: from t_mem to the last evaluation before G leaves the band for good, in decades; the delay is log10(t_leave / t_mem), censored where G never leaves the band.
+A run groks when G at memorization is inside the band, the plateau lasts at least {_DEFAULTS.min_plateau_decades} decades, and G then holds ≥ 0.9 ({_DEFAULTS.sustain} evaluations in a row, to the end); steps to G=0.5 and 0.9 are separate columns.
+A run that ends before reaching G=0.9 is censored at its last step: medians of steps to G=0.9 and of the delay are Kaplan–Meier medians, `—` when fewer than half the runs got there."""
 NOTES = ("Steps are optimizer steps. Grok rate k/n counts every run, failed and diverged ones included. "
          "Per-run quantities show the median, the range [min, max] and the number of runs that have them. "
          "Speed is never pooled across hardware or torch thread counts.")

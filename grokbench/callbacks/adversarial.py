@@ -50,6 +50,8 @@ class AdversarialEvaluation(Callback):
     seeded random subsample). `eps` and `step_size` are in pixel units ([0, 1] images); the
     task must offer `pixel_normalization()` (image tasks do)."""
 
+    ADVERSARIAL, CLEAN = "val/adv_acc", "val/clean_subset_acc"  # the metrics it logs
+
     def __init__(self, eps: float = 8 / 255, step_size: float = 2 / 255, steps: int = 10,
                  num_examples: int = 512, batch_size: int = 256, random_start: bool = True):
         require(0 <= eps <= 1 and 0 < step_size <= 1 and int(steps) >= 1,
@@ -59,6 +61,11 @@ class AdversarialEvaluation(Callback):
         self.eps, self.step_size, self.steps = float(eps), float(step_size), int(steps)
         self.num_examples, self.batch_size = int(num_examples), int(batch_size)
         self.random_start = bool(random_start)
+
+    def heldout_sizes(self, task) -> dict[str, int]:
+        """The held-out metrics this callback logs and how many examples each is computed on."""
+        n = min(self.num_examples, task.num_val)
+        return {self.ADVERSARIAL: n, self.CLEAN: n}
 
     def evaluate(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
                  normalization: nn.Module | None = None) -> tuple[float, float]:
@@ -93,5 +100,5 @@ class AdversarialEvaluation(Callback):
             normalization = task.pixel_normalization().to(splits.val_inputs.device)
             pixels = normalization.invert(splits.val_inputs[:n].clone())
         clean, adversarial = self.evaluate(pl_module.model, pixels, splits.val_targets[:n], normalization)
-        pl_module.log("val/adv_acc", adversarial, prog_bar=True)
-        pl_module.log("val/clean_subset_acc", clean)
+        pl_module.log(self.ADVERSARIAL, adversarial, prog_bar=True)
+        pl_module.log(self.CLEAN, clean)

@@ -1,6 +1,6 @@
 """GrokkingDetector: collects the evaluation history and reports its grokking profile.
 
-The profile itself is a pure function of the history (`grokbench.callbacks.profile.analyze`),
+The profile itself is a pure function of the history (`grokbench.profile.analyze`),
 so it can be tested on scripted sequences and recomputed from a run record (the board does,
 with the paired control's reference level). The callback only collects the history, keeps it
 in checkpoints so a resumed run reports the same numbers, stops a diverged run, and can stop
@@ -14,7 +14,7 @@ from typing import Any
 
 from lightning.pytorch.callbacks import Callback
 
-from grokbench.callbacks.profile import Profile, ProfileSettings, analyze
+from grokbench.profile import Profile, ProfileSettings, analyze
 
 
 class GrokkingDetector(Callback):

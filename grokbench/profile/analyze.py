@@ -1,100 +1,64 @@
-"""The grokking profile: a pure function of a run's evaluation history.
+"""The grokking profile (v3): a pure function of a run's evaluation history.
 
 Progress, not raw metrics. The held-out metric becomes G(t) = (val(t) - chance) / (reference
-- chance): 0 at chance (1/classes, or R^2 = 0 for the mean predictor), 1 at the reference (1.0
-for exact tasks, otherwise the converged held-out value of the paired control). The train
-metric becomes M(t) the same way with reference 1.0. Every level below is a fraction of that
-range, so a task pointed at other data needs no new thresholds.
+- chance): 0 at chance, 1 at the reference (1.0 for exact tasks, otherwise the converged
+held-out level of the paired control). The train metric becomes M(t) the same way with
+reference 1.0. Levels and their reasons: `levels.ProfileSettings`.
 
 Definitions and the papers they follow:
+- chance band: G within +-w of 0, w = band_sigmas standard errors of the held-out metric at
+  chance on the n held-out examples it is computed on (`levels.ProfileSettings`), in units of
+  G. Two-sided, so "near chance" cannot be met by a metric far below it.
 - memorization step t_mem (Power et al. 2022 §1: the training set is fit): the first
-  evaluation with M >= `memorize_level` after which M stays there at most evaluations (more
-  than half, and at least `sustain` of them). Adam's slingshot spikes (Thilak et al. 2022)
+  evaluation with M >= memorize_level after which M stays there at most evaluations (more
+  than half, and at least `sustain` of them): Adam's slingshot spikes (Thilak et al. 2022)
   are brief excursions from a fitted state and do not undo memorization.
-- G at memorization, G_mem (Power et al. §1: held-out accuracy near chance when the training
-  set is fit; the grokking verdict needs G_mem <= `low_progress`).
-- first crossing and sustained step for G = 0.5 and G = 0.9 (sustained: `sustain` evaluations
-  in a row, as Power et al. §3.1 read "steps to 99% validation accuracy" off smoothed curves).
-- plateau, in decades: log10(t_0.5 / t_mem), the delay of Liu et al. 2022 (Omnigrok) read on
-  the log-step axis of Power et al.'s Fig. 1.
+- G at memorization, G_mem, and where it lies: `inside`, `above` or `below` the band
+  (Power et al. §1: held-out accuracy at chance when the training set is fit).
+- leaving the band: the first evaluation from which G stays above the band at every later
+  evaluation (for good: a single excursion above and back is noise, not progress).
+- plateau, in decades (flatness, not time to half): with G_mem inside the band, log10 of the
+  last evaluation not yet above the band for good over t_mem: how long the held-out metric
+  was observed flat at chance after memorization. Undefined when G_mem is outside the band.
+- delay (continuous): t_leave / t_mem, in decades; censored at the last step when G never
+  leaves the band for good; negative when it left before memorization (Omnigrok's delay,
+  read on the log-step axis of Power et al.'s Fig. 1).
+- first crossing and sustained step for G = 0.5 and G = 0.9 (sustained: `sustain`
+  evaluations in a row, as Power et al. §3.1 read "steps to 99% validation accuracy").
 - transition width, in decades: log10 of the steps from 10% to 90% of the held-out gain after
   memorization (Nanda et al. 2023: the "cleanup" phase is short against the plateau).
-- gap area, in decades: the area between M and G on a log10-step axis, how long and how wide
-  train and held-out were apart (the memorization gap of Humayun et al. 2024's figures).
+- gap area, in decades: the area between M and G on a log10-step axis (Humayun et al. 2024).
 - held-out loss bump: max held-out loss after memorization over its value at memorization
-  (Power et al. Fig. 1 and Nanda et al. Fig. 2: the validation loss rises before it falls).
+  (Power et al. Fig. 1, Nanda et al. Fig. 2: the validation loss rises before it falls).
 - stability: fraction of evaluations after the sustained G = 0.9 step that stay at G >= 0.9.
-- censored: the budget ended before the held-out metric settled: not generalized and either
-  memorized within the last doubling of steps or G still moving by more than
-  `settle_tolerance` per doubling at the end (a least-squares slope on log10 steps).
+- censored: not generalized, and either memorized within the last doubling of steps or G
+  still moving by more than `settle_tolerance` per doubling at the end (least squares on
+  log10 steps over the last doubling).
 
-Verdicts: `diverged` (a non-finite loss), `unfit` (never memorized), `grokked` (memorized with
-G_mem <= `low_progress`, then sustained G >= 0.9 after a plateau of at least
-`min_plateau_decades`), `generalized` (sustained G >= 0.9 without that delay), `ungrokked`
-(sustained G >= 0.9, then the last `sustain` evaluations all below it: generalized and fell
-back. Varma et al. 2023 use the word for a grokked network that loses generalization when
-trained on a smaller data set; here it is a property of one run's curve), `censored`, and
-`memorized` (held-out metric settled below G = 0.9).
+Verdicts: `diverged` (a non-finite loss), `unfit` (never memorized), `grokked` (G_mem inside
+the band, flat for at least `min_plateau_decades`, then sustained G >= 0.9 that holds to the
+end), `generalized` (sustained G >= 0.9 that holds, without that: no plateau, or G_mem above
+or below the band), `ungrokked` (sustained G >= 0.9, then the last `sustain` evaluations all
+below it; Varma et al. 2023 use the word for a network that loses generalization on a smaller
+training set, here it is a property of one run's curve), `censored`, and `memorized` (held-out
+metric settled below G = 0.9).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from grokbench.errors import require
+from grokbench.profile.levels import PROFILE_VERSION, ProfileSettings
 
 VERDICTS = ("grokked", "generalized", "memorized", "censored", "unfit", "ungrokked", "diverged")
+BAND_STATES = ("inside", "above", "below")
 HALF, GENERALIZED = 0.5, 0.9
 FINAL_EVALUATIONS = 3  # the final level of a curve: the mean of its last three evaluations
-
-
-@dataclass
-class ProfileSettings:
-    """What the profile reads and its levels; every default is chosen before any result.
-
-    memorize_level 0.99: Power et al. fit the training set to ~100% accuracy; 0.99 of the
-      chance-to-perfect range leaves room for one mislabelled example in a hundred.
-    low_progress 0.2: the issue's default and Power et al.'s "from chance": at most a fifth of
-      the way from chance to the reference when the training set is fit.
-    min_plateau_decades 0.3: t_0.5 at least twice t_mem (log10 2), i.e. generalization takes as
-      long again as memorization did, three log-spaced evaluations (ten per decade) after it.
-      Shorter delays are within the evaluation grid and are called `generalized`.
-    sustain 3: consecutive evaluations a held-out level must hold (the detector's rule since
-      the first release); the train level tolerates spikes instead (see the module docstring).
-    settle_tolerance 0.1: a tenth of the chance-to-reference range per doubling of steps, the
-      same 10% that bounds the transition width: a smaller drift is not a transition.
-    """
-
-    train_metric: str = "train_eval/acc"
-    val_metric: str = "val/acc"
-    val_loss: str = "val/loss"
-    chance: float = 0.0
-    reference: float = 1.0
-    train_reference: float = 1.0
-    memorize_level: float = 0.99
-    low_progress: float = 0.2
-    min_plateau_decades: float = 0.3
-    sustain: int = 3
-    settle_tolerance: float = 0.1
-
-    def __post_init__(self):
-        require(int(self.sustain) >= 1, f"detector.sustain={self.sustain} is invalid; allowed: an integer >= 1")
-        require(self.reference != self.chance,
-                f"detector.reference={self.reference} equals the chance level; allowed: any other value")
-        for name in ("memorize_level", "low_progress"):
-            value = getattr(self, name)
-            require(0 < value <= 1, f"detector.{name}={value} is invalid; allowed: a number in (0, 1]")
-        for name in ("min_plateau_decades", "settle_tolerance"):
-            value = getattr(self, name)
-            require(value >= 0, f"detector.{name}={value} is invalid; allowed: a number >= 0")
-
-    @classmethod
-    def keys(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
 
 
 @dataclass
@@ -104,13 +68,18 @@ class Profile:
     verdict: str
     chance: float
     reference: float
+    band: float | None = None                  # half-width of the chance band, in G
     memorized_step: int | None = None
     progress_at_memorization: float | None = None
+    memorized_in_band: str | None = None       # inside | above | below
+    plateau_decades: float | None = None
+    leave_step: int | None = None              # G above the band from here on
+    delay_decades: float | None = None         # log10(leave / t_mem); with delay_censored: a lower bound
+    delay_censored: bool | None = None
     half_step_first: int | None = None
     half_step: int | None = None
     generalized_step_first: int | None = None
     generalized_step: int | None = None
-    plateau_decades: float | None = None
     transition_decades: float | None = None
     gap_area_decades: float | None = None
     val_loss_bump: float | None = None
@@ -119,6 +88,7 @@ class Profile:
     settle_rise: float | None = None
     censored: bool = False
     last_step: int | None = None
+    version: int = PROFILE_VERSION
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,6 +101,20 @@ def _rounded(value: float | None, digits: int = 4) -> float | None:
 def progress(values, chance: float, reference: float) -> np.ndarray:
     """(value - chance) / (reference - chance): 0 at chance, 1 at the reference."""
     return (np.asarray(values, dtype=float) - chance) / (reference - chance)
+
+
+def band_halfwidth(s: ProfileSettings) -> float:
+    """Half-width of the chance band in units of G: band_sigmas standard errors of the held-out
+    metric at chance on heldout_size examples (`levels.ProfileSettings`, noise models)."""
+    require(s.heldout_size is not None, "the chance band needs detector.heldout_size (the number of "
+                                        "held-out examples the metric is computed on); allowed: an integer >= 1")
+    n = int(s.heldout_size)
+    if s.noise == "binomial":
+        c = min(max(s.chance, 0.0), 1.0)
+        error = math.sqrt(c * (1 - c) / n)
+    else:
+        error = math.sqrt(2.0 / n)
+    return s.band_sigmas * error / abs(s.reference - s.chance)
 
 
 def held_start(values: np.ndarray, level: float, sustain: int) -> int | None:
@@ -160,6 +144,15 @@ def first_crossing(values: np.ndarray, level: float, start: int = 0) -> int | No
     return int(start + hits[0]) if hits.size else None
 
 
+def stays_above(values: np.ndarray, level: float) -> int | None:
+    """First index from which every value is above `level` (None if the last one is not)."""
+    above = values > level
+    if not above.size or not above[-1]:
+        return None
+    below = np.flatnonzero(~above)
+    return int(below[-1] + 1) if below.size else 0
+
+
 def settle_rise(steps: np.ndarray, g: np.ndarray) -> float:
     """Change of G per doubling of steps over the last doubling of the run (least squares on
     log10 steps; the last two evaluations when the last doubling holds fewer)."""
@@ -180,55 +173,6 @@ def gap_area(steps: np.ndarray, m: np.ndarray, g: np.ndarray) -> float | None:
     return float(np.trapezoid(m - g, np.log10(steps)))
 
 
-def _rows(history: list[dict[str, Any]], s: ProfileSettings) -> list[dict[str, Any]]:
-    return [r for r in history if r.get("step", 0) > 0 and s.train_metric in r and s.val_metric in r]
-
-
-def analyze(history: list[dict[str, Any]], s: ProfileSettings) -> Profile:
-    """The profile of rows `{"step": int, <metric>: float, ...}` in step order."""
-    last_step = history[-1]["step"] if history else None
-    base = {"chance": s.chance, "reference": s.reference, "last_step": last_step}
-    if any(not r.get("finite", True) for r in history):
-        return Profile("diverged", **base)
-    rows = _rows(history, s)
-    if not rows:
-        return Profile("unfit", **base)
-    steps = np.array([r["step"] for r in rows], dtype=float)
-    m = progress([r[s.train_metric] for r in rows], s.chance, s.train_reference)
-    g = progress([r[s.val_metric] for r in rows], s.chance, s.reference)
-    final = float(g[-FINAL_EVALUATIONS:].mean())
-    mem = held_start(m, s.memorize_level, s.sustain)
-    p = Profile("unfit", final_progress=_rounded(final), gap_area_decades=_rounded(gap_area(steps, m, g)), **base)
-    if mem is None:
-        return p
-
-    def step(i: int | None) -> int | None:
-        return None if i is None else int(steps[i])
-
-    p.memorized_step, p.progress_at_memorization = step(mem), _rounded(g[mem])
-    p.half_step_first, p.generalized_step_first = step(first_crossing(g, HALF)), step(first_crossing(g, GENERALIZED))
-    half, gen = first_run(g, HALF, s.sustain), first_run(g, GENERALIZED, s.sustain)
-    p.half_step, p.generalized_step = step(half), step(gen)
-    if half is not None:
-        p.plateau_decades = _rounded(math.log10(max(steps[half], steps[mem]) / steps[mem]))
-    p.transition_decades = _rounded(transition(steps, g, mem))
-    losses = [r.get(s.val_loss) for r in rows[mem:]]
-    if all(isinstance(v, (int, float)) for v in losses) and losses[0] > 0:
-        p.val_loss_bump = _rounded(max(losses) / losses[0])
-    p.settle_rise = _rounded(settle_rise(steps, g))
-    if gen is not None:
-        after = g[gen:]
-        p.stability = _rounded(float((after >= GENERALIZED).mean()))
-        fell_back = len(after) >= 2 * s.sustain and bool((g[-s.sustain:] < GENERALIZED).all())
-        delayed = (p.progress_at_memorization <= s.low_progress
-                   and (p.plateau_decades or 0.0) >= s.min_plateau_decades)
-        p.verdict = "ungrokked" if fell_back else "grokked" if delayed else "generalized"
-        return p
-    p.censored = bool(steps[mem] > steps[-1] / 2 or abs(p.settle_rise) > s.settle_tolerance)
-    p.verdict = "censored" if p.censored else "memorized"
-    return p
-
-
 def transition(steps: np.ndarray, g: np.ndarray, mem: int) -> float | None:
     """Decades from 10% to 90% of the held-out gain after memorization (the gain: from G at
     memorization to the final level, the mean of the last three evaluations)."""
@@ -243,16 +187,80 @@ def transition(steps: np.ndarray, g: np.ndarray, mem: int) -> float | None:
     return math.log10(steps[hi] / steps[lo])
 
 
+def band_state(value: float, band: float) -> str:
+    return "inside" if abs(value) <= band else "above" if value > band else "below"
+
+
+def _rows(history: list[dict[str, Any]], s: ProfileSettings) -> list[dict[str, Any]]:
+    return [r for r in history if r.get("step", 0) > 0 and s.train_metric in r and s.val_metric in r]
+
+
+def analyze(history: list[dict[str, Any]], s: ProfileSettings) -> Profile:
+    """The profile of rows `{"step": int, <metric>: float, ...}` in step order."""
+    last_step = history[-1]["step"] if history else None
+    base = {"chance": s.chance, "reference": s.reference, "last_step": last_step,
+            "band": _rounded(band_halfwidth(s))}
+    if any(not r.get("finite", True) for r in history):
+        return Profile("diverged", **base)
+    rows = _rows(history, s)
+    if not rows:
+        return Profile("unfit", **base)
+    steps = np.array([r["step"] for r in rows], dtype=float)
+    m = progress([r[s.train_metric] for r in rows], s.chance, s.train_reference)
+    g = progress([r[s.val_metric] for r in rows], s.chance, s.reference)
+    band = band_halfwidth(s)
+    p = Profile("unfit", final_progress=_rounded(g[-FINAL_EVALUATIONS:].mean()),
+                gap_area_decades=_rounded(gap_area(steps, m, g)), **base)
+    mem = held_start(m, s.memorize_level, s.sustain)
+    if mem is None:
+        return p
+
+    def step(i: int | None) -> int | None:
+        return None if i is None else int(steps[i])
+
+    t_mem = steps[mem]
+    p.memorized_step, p.progress_at_memorization = step(mem), _rounded(g[mem])
+    p.memorized_in_band = band_state(float(g[mem]), band)
+    leave = stays_above(g, band)
+    p.leave_step, p.delay_censored = step(leave), leave is None
+    p.delay_decades = _rounded(math.log10((steps[-1] if leave is None else steps[leave]) / t_mem))
+    if p.memorized_in_band == "inside":
+        flat_until = steps[-1] if leave is None else steps[max(leave - 1, mem)]
+        p.plateau_decades = _rounded(math.log10(max(flat_until, t_mem) / t_mem))
+    p.half_step_first, p.generalized_step_first = step(first_crossing(g, HALF)), step(first_crossing(g, GENERALIZED))
+    half, gen = first_run(g, HALF, s.sustain), first_run(g, GENERALIZED, s.sustain)
+    p.half_step, p.generalized_step = step(half), step(gen)
+    p.transition_decades = _rounded(transition(steps, g, mem))
+    losses = [r.get(s.val_loss) for r in rows[mem:]]
+    if all(isinstance(v, (int, float)) for v in losses) and losses[0] > 0:
+        p.val_loss_bump = _rounded(max(losses) / losses[0])
+    p.settle_rise = _rounded(settle_rise(steps, g))
+    if gen is not None:
+        after = g[gen:]
+        p.stability = _rounded(float((after >= GENERALIZED).mean()))
+        fell_back = len(after) >= 2 * s.sustain and bool((g[-s.sustain:] < GENERALIZED).all())
+        flat = p.memorized_in_band == "inside" and p.plateau_decades >= s.min_plateau_decades
+        p.verdict = "ungrokked" if fell_back else "grokked" if flat else "generalized"
+        return p
+    p.censored = bool(t_mem > steps[-1] / 2 or abs(p.settle_rise) > s.settle_tolerance)
+    p.verdict = "censored" if p.censored else "memorized"
+    return p
+
+
 def _g(value: float) -> str:
     return f"{value:.2f}".replace("-0.00", "0.00")  # a hair below chance reads as chance
 
 
 def describe(p: Profile) -> str:
-    """One console line, e.g. `grokked: memorized at step 1,600 with held-out progress 0.03;
-    generalized (G=0.9) at step 3,700, 0.36 decades later, transition 0.12 decades`."""
+    """One console line, e.g. `grokked: memorized at step 1,600 with held-out progress 0.00
+    (inside the chance band +-0.01), flat 0.30 decades; generalized (G=0.9) at step 3,700,
+    0.36 decades later, transition 0.12 decades`."""
     if p.memorized_step is None:
         return f"{p.verdict}: never memorized in {p.last_step or 0:,} steps"
-    text = f"{p.verdict}: memorized at step {p.memorized_step:,} with held-out progress {_g(p.progress_at_memorization)}"
+    text = (f"{p.verdict}: memorized at step {p.memorized_step:,} with held-out progress "
+            f"{_g(p.progress_at_memorization)} ({p.memorized_in_band} the chance band +-{p.band:.2f})")
+    if p.plateau_decades is not None:
+        text += f", flat {p.plateau_decades:.2f} decades"
     if p.generalized_step is not None:
         later = math.log10(p.generalized_step / p.memorized_step) if p.generalized_step > p.memorized_step else 0.0
         text += f"; generalized (G=0.9) at step {p.generalized_step:,}, {later:.2f} decades later"
