@@ -129,7 +129,8 @@ def test_reference_from_control_recomputes_progress(records):
     assert all("from control plain_init (3 runs)" in n for n in main_runs["reference_note"])
     assert set(runs[runs["recipe"] == "tiny"]["reference_note"].dropna()) == set()  # exact: untouched
     row = rows_by(universality_rows(runs), "domain")["mnist"]
-    assert row["grok rate"] == "3/3" and row["preset sanity"] == "control ✓ · memorizes ✓ · reference ✓"
+    assert row["grok rate, seeds 0–4"] == "3/3" and row["grok rate, seeds 5–9"] == "not run"
+    assert row["preset sanity"] == "control ✓ · memorizes ✓ · reference ✓"
 
 
 def test_control_at_chance_leaves_profiles_and_flags_unreachable(tmp_path):

@@ -6,6 +6,9 @@ import math
 import torch
 
 from grokbench.callbacks.detector import GrokkingDetector
+from grokbench.profile import ProfileSettings
+
+SETTINGS = ProfileSettings(chance=0.05, heldout_size=1000)  # held-out accuracy starts at chance (0.05)
 
 STEPS = [100 * (i + 1) for i in range(20)]  # evaluations at 100, 200, ..., 2000
 
@@ -35,13 +38,13 @@ def feed(detector, trainer, train, val, steps):
 
 def test_state_survives_a_checkpoint_round_trip(tmp_path):
     train, val = ramp(0, 2, 0.1, 1.0), ramp(8, 12, 0.05, 1.0)
-    whole = GrokkingDetector()
+    whole = GrokkingDetector(SETTINGS)
     feed(whole, FakeTrainer(), train, val, STEPS)
 
-    first = GrokkingDetector()
+    first = GrokkingDetector(SETTINGS)
     feed(first, FakeTrainer(), train[:9], val[:9], STEPS[:9])
     torch.save({"callbacks": {first.state_key: first.state_dict()}}, tmp_path / "last.ckpt")
-    resumed = GrokkingDetector()
+    resumed = GrokkingDetector(SETTINGS)
     resumed.load_state_dict(torch.load(tmp_path / "last.ckpt")["callbacks"][resumed.state_key])
     feed(resumed, FakeTrainer(), train[9:], val[9:], STEPS[9:])
     assert resumed.result() == whole.result()
@@ -49,7 +52,7 @@ def test_state_survives_a_checkpoint_round_trip(tmp_path):
 
 
 def test_stops_a_set_number_of_steps_after_sustained_generalization():
-    detector, trainer = GrokkingDetector(stop_after_steps=300), FakeTrainer()
+    detector, trainer = GrokkingDetector(SETTINGS, stop_after_steps=300), FakeTrainer()
     train, val = [1.0] * 20, [0.1] * 5 + [1.0] * 15
     for i in range(20):
         feed(detector, trainer, [train[i]], [val[i]], [STEPS[i]])
@@ -60,7 +63,7 @@ def test_stops_a_set_number_of_steps_after_sustained_generalization():
 
 
 def test_a_nan_loss_stops_training_and_diverges():
-    detector, trainer = GrokkingDetector(), FakeTrainer()
+    detector, trainer = GrokkingDetector(SETTINGS), FakeTrainer()
     trainer.global_step = 10
     trainer.callback_metrics = {"train_eval/acc": torch.tensor(0.1), "val/acc": torch.tensor(0.1),
                                 "train_eval/loss": torch.tensor(math.nan)}

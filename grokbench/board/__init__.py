@@ -48,6 +48,7 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
     """The board's files; `phase` (x, y): draw phase diagrams over these two keys."""
     from grokbench.board.figures import domain_figures, method_figures  # matplotlib only when writing
     from grokbench.board.phase import phase_figures
+    from grokbench.board.sensitivity_figure import sensitivity_figure
 
     runs = load_runs(run_dirs, group_by)
     check_provenance(runs, allow_mixed)
@@ -62,7 +63,9 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
                                        "numeric values of both; allowed: two override keys swept together, "
                                        "e.g. --phase module.init_scale,optim.weight_decay")
     leaderboard_frame(runs).to_csv(out / "leaderboard.csv", index=False, float_format="%.6g", lineterminator="\n")
-    (out / "README.md").write_text(leaderboard_markdown(runs, figures, allow_mixed, phases, method_plots))
+    drawn = sensitivity_figure(runs, out / "figures" / "sensitivity.png")
+    (out / "README.md").write_text(leaderboard_markdown(runs, figures, allow_mixed, phases, method_plots,
+                                                        str(drawn.relative_to(out)) if drawn else None))
     if readme:
         update_readme(Path(readme), universality_markdown(runs, allow_mixed))
     return out / "README.md"

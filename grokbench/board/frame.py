@@ -115,7 +115,7 @@ def record_row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
         "step_budget": number(((record.get("config") or {}).get("trainer") or {}).get("max_steps")),
         "parameters": number(record.get("num_parameters")),
         "steps_per_second": number(record.get("steps_per_second")),
-        "runtime_verdict": record.get("verdict"), "verdict_provisional": record.get("verdict_provisional"),
+        "schema_version": record.get("schema_version"), "runtime_verdict": record.get("verdict"), "verdict_provisional": record.get("verdict_provisional"),
         "git_commit": record.get("git_commit"), "git_dirty": record.get("git_dirty"),
         "torch_version": versions.get("torch"), "torch_threads": hardware.get("torch_threads"),
         "accelerator": hardware.get("accelerator"), "date": str(record.get("started_at") or "unknown")[:10],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from grokbench.board.formatting import markdown
@@ -18,14 +19,18 @@ from grokbench.board.tables import (
     method_grid,
     method_pairs,
     method_rows,
+    sensitivity_rows,
     swept_domains,
     universality_rows,
 )
 from grokbench.errors import require
-from grokbench.profile import PROFILE_VERSION, ProfileSettings
+from grokbench.profile import NEIGHBOURHOOD, PROFILE_VERSION, SCHEDULES, ProfileSettings
+from grokbench.profile.levels import TOP_TRAIN_LEVEL
 
 MARK_START, MARK_END = "<!-- universality:start -->", "<!-- universality:end -->"
 _DEFAULTS = ProfileSettings()
+NEIGHBOURHOOD_TEXT = "; ".join(f"{name} {', '.join(f'{v:g}' for v in values)}" for name, values in NEIGHBOURHOOD.items()) + \
+    f" (for R², {TOP_TRAIN_LEVEL['r2']:g} in place of 1)"
 # five lines generated here (defaults from the code) because results/ is never edited by hand
 PROFILE_TEXT = f"""\
 Held-out progress G = (held-out metric − chance) / (reference − chance): 0 at chance, 1 at the reference (1.0 for exact tasks, else the median final held-out value of the declared control's runs). Every profile on this board is recomputed from its run's curve with the levels below (profile v{PROFILE_VERSION}).
@@ -37,10 +42,22 @@ NOTES = ("Steps are optimizer steps. Grok rate k/n counts every run, failed and 
          "Per-run quantities show the median, the range [min, max] and the number of runs that have them. "
          "Speed is never pooled across hardware or torch thread counts.")
 UNIVERSALITY_NOTE = ("One row per domain: its main recipe (one with a declared control that has runs first, then "
-                     "an unswept one, then the most runs), its declared control (`meta.control`), and a preset sanity check: the "
-                     "control generalizes in most runs, the main recipe memorizes in most runs, and the "
-                     "reference level is reachable. A domain whose main runs are all settings of one sweep gets "
-                     "no row: no setting speaks for the recipe.")
+                     "an unswept one, then the most runs), its declared control (`meta.control`), the grok rate "
+                     "on seeds 0–4 (on which the presets were chosen) and 5–9 (confirmation seeds, never looked at "
+                     "before they ran) apart, whether the majority verdict is robust (see Sensitivity), where G "
+                     "lay against the chance band at memorization, the flat plateau, the delay (Kaplan–Meier "
+                     "median of log10(t_leave / t_mem), runs whose G never left the band censored), and a preset "
+                     "sanity check: the control generalizes in most runs, the chance band is narrow enough to "
+                     "tell G = 0.5 from chance, the main recipe memorizes in most runs, and the reference level "
+                     "is reachable. A domain whose main runs are all settings of one sweep gets no row: no "
+                     "setting speaks for the recipe.")
+SENSITIVITY_NOTE = (
+    "Every run of each universality row, re-scored from its curve at every point of the declared "
+    f"neighbourhood of the profile's levels ({NEIGHBOURHOOD_TEXT}) and on the evaluation schedule thinned "
+    "to every other point (both phases): {points} points. A row is robust when its majority verdict at the "
+    "declared levels is still the verdict of more than half its runs at every point; otherwise the points "
+    "where it changes are listed (one level or the schedule moved alone, then the points that move several "
+    "at once).")
 METHODS_NOTE = ("Each method configuration is paired with the runs of its declared baseline (`meta.baseline`, "
                 "else the same recipe with method `baseline`). Speedup = the baseline's Kaplan–Meier median "
                 "steps to G=0.9 over the method's; wall-clock: the same with each run's steps over its own steps "
@@ -62,9 +79,20 @@ def universality_markdown(runs: pd.DataFrame, allow_mixed: bool) -> str:
     return "\n\n".join([UNIVERSALITY_NOTE, *table, *note, provenance(runs, allow_mixed)])
 
 
+def sensitivity_markdown(runs: pd.DataFrame, figure: str | None) -> str:
+    points = len(SCHEDULES) * int(np.prod([len(v) for v in NEIGHBOURHOOD.values()]))
+    rows = sensitivity_rows(runs)
+    if not rows:
+        return "No universality row to re-score."
+    parts = [SENSITIVITY_NOTE.format(points=points), markdown(rows)]
+    if figure:
+        parts.append(f"![grok rate at every point of the neighbourhood]({figure})")
+    return "\n\n".join(parts)
+
+
 def leaderboard_markdown(runs: pd.DataFrame, figures: dict[str, str], allow_mixed: bool,
                          phases: dict[str, list[tuple[str, str]]] | None = None,
-                         method_figures: dict[str, str] | None = None) -> str:
+                         method_figures: dict[str, str] | None = None, sensitivity_figure: str | None = None) -> str:
     """The board's README; `phases`: domain -> (label, path) of its phase diagrams (phase.py);
     `method_figures`: domain -> path of its figure of methods against their baselines."""
     n_bad = int(runs["status"].isin(["failed", "diverged"]).sum())
@@ -72,7 +100,9 @@ def leaderboard_markdown(runs: pd.DataFrame, figures: dict[str, str], allow_mixe
              (f"_Generated by `grokbench board` from {len(runs)} run records ({n_bad} failed or diverged, "
               "all counted below); do not edit by hand._"), "", NOTES, "",
              "## The grokking profile", "", PROFILE_TEXT, "",
-             "## Universality", "", universality_markdown(runs, allow_mixed), "", "## Per domain", ""]
+             "## Universality", "", universality_markdown(runs, allow_mixed), "",
+             "## Sensitivity of the verdicts", "", sensitivity_markdown(runs, sensitivity_figure), "",
+             "## Per domain", ""]
     for domain in domains(runs):
         group = runs[runs["domain"] == domain]
         parts += [f"### {domain}", "", markdown(domain_rows(runs, domain)), "", provenance(group, allow_mixed), ""]

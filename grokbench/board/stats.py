@@ -154,3 +154,28 @@ def speedup_interval(baseline: pd.DataFrame, method: pd.DataFrame,
                              n_resamples=BOOTSTRAP_RESAMPLES, rng=np.random.default_rng(BOOTSTRAP_SEED))
     low, high = result.confidence_interval
     return float(low), float(high)
+
+
+CONFIRMATION_SEEDS = range(5, 10)  # never looked at before the run; presets were chosen on 0-4 or >= 100
+CHOSEN_ON_SEEDS = range(5)
+
+
+def grok_rate_on(group: pd.DataFrame, seeds: range) -> tuple[int, int]:
+    """(grokked, runs) over the runs whose seed lies in `seeds`."""
+    return grok_rate(group[[s in seeds for s in group["seed"]]])
+
+
+def km_median_delay(group: pd.DataFrame) -> tuple[float | None, float | None]:
+    """(median, beyond) of the delay in decades, log10(t_leave / t_mem), over the memorized runs:
+    Kaplan-Meier on the ratio, a run whose G never left the chance band censored at its last
+    step; `beyond` as in `km_median_or_beyond`."""
+    times, observed = [], []
+    for decades, censored in zip(group["profile.delay_decades"], group["profile.delay_censored"]):
+        value = number(decades)
+        if value is not None:
+            times.append(10 ** value), observed.append(not bool(censored))
+    times, observed = np.array(times, dtype=float), np.array(observed, dtype=bool)
+    median = km_median(times, observed)
+    if median is not None:
+        return math.log10(median), None
+    return None, (math.log10(times.max()) if times.size else None)

@@ -13,10 +13,14 @@ import pandas as pd
 from grokbench.board.frame import present
 from grokbench.board.pairing import declared
 from grokbench.board.stats import (
+    CHOSEN_ON_SEEDS,
+    CONFIRMATION_SEEDS,
     HALFWAY,
     Spread,
     count_reached,
     grok_rate,
+    grok_rate_on,
+    km_median_delay,
     km_median_or_beyond,
     km_median_time,
     spread,
@@ -60,6 +64,7 @@ def summarize(group: pd.DataFrame) -> dict[str, Any]:
     # where no median exists, `_beyond` is the last step (second) seen: the median lies beyond it
     step, step_beyond = km_median_or_beyond(group)
     seconds, seconds_beyond = km_median_or_beyond(group, seconds=True)
+    delay, delay_beyond = km_median_delay(group)
     return {
         "seeds": sorted(int(s) for s in group["seed"] if present(s)), "runs": runs,
         "completed": statuses.get("completed", 0), "failed": statuses.get("failed", 0),
@@ -72,6 +77,11 @@ def summarize(group: pd.DataFrame) -> dict[str, Any]:
         "memorize_step": spread(group["profile.memorized_step"]),
         "progress_at_memorization": spread(group["profile.progress_at_memorization"]),
         "plateau": spread(group["profile.plateau_decades"]),
+        "band": spread(group["profile.band"]),
+        "band_states": Counter(v for v in group["profile.memorized_in_band"] if present(v)),
+        "delay": delay, "delay_beyond": delay_beyond,
+        "grokked_chosen_on": grok_rate_on(group, CHOSEN_ON_SEEDS),
+        "grokked_confirmation": grok_rate_on(group, CONFIRMATION_SEEDS),
         "transition": spread(group["profile.transition_decades"]),
         "val_metric": declared(group, "val_metric"), "final_val": spread(group["final_val"]),
         "reference": spread(group["profile.reference"]),

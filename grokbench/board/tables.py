@@ -20,11 +20,17 @@ from grokbench.board.formatting import (
 from grokbench.board.frame import DOMAIN_ORDER
 from grokbench.board.pairing import baseline_runs, configurations, control_runs
 from grokbench.board.reference import SET_AT_RUN_TIME, control_label
+from grokbench.board.sensitivity import describe_flips, group_robustness
 from grokbench.board.stats import GENERALIZED_VERDICTS, majority, speedup, speedup_interval
 from grokbench.board.summary import summarize
 from grokbench.methods.catalog import skip_reason
+from grokbench.profile import BAND_STATES
+from grokbench.profile.sensitivity import Robustness
 
 OK, BAD = "✓", "✗"
+# A chance band this wide (in G) holds G = 0.5: the held-out set cannot tell half-way progress
+# from chance, so no verdict of the row is evidence either way.
+TOO_WIDE_BAND = 0.5
 
 
 def domains(runs: pd.DataFrame) -> list[str]:
@@ -57,8 +63,9 @@ def fmt_reference(s: dict[str, Any]) -> str:
 
 # --- universality ----------------------------------------------------------------------------
 def sanity(main: dict[str, Any], control: str | None, control_summary: dict[str, Any] | None) -> str:
-    """Does the preset test what it claims: a control that generalizes, a main recipe that
-    memorizes, a reference the control reaches."""
+    """Does the preset test what it claims: a control that generalizes, a chance band narrow
+    enough to tell progress from chance, a main recipe that memorizes, a reference the control
+    reaches."""
     if control is None:
         checks = [f"control {BAD} (none declared)"]
     elif control_summary is None:
@@ -67,6 +74,9 @@ def sanity(main: dict[str, Any], control: str | None, control_summary: dict[str,
         done = sum(control_summary["outcomes"].get(v, 0) for v in GENERALIZED_VERDICTS)
         ok = majority(done, control_summary["runs"])
         checks = [f"control {OK}" if ok else f"control {BAD} ({done}/{control_summary['runs']} generalized)"]
+    band = main["band"]
+    if band is not None and band.high >= TOO_WIDE_BAND:
+        checks.append(f"band {BAD} (±{band.high:.2f} of the range: G=0.5 is inside it; too few held-out examples)")
     memorized = main["memorized"]
     checks.append(f"memorizes {OK}" if majority(memorized, main["runs"])
                   else f"memorizes {BAD} ({memorized}/{main['runs']})")
@@ -106,27 +116,75 @@ def swept_domains(runs: pd.DataFrame) -> list[str]:
     return notes
 
 
-def universality_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
-    rows = []
+def fmt_band_states(s: dict[str, Any]) -> str:
+    """Where G lay at memorization, e.g. `inside 4, above 1` (memorized runs only)."""
+    states = s["band_states"]
+    return ", ".join(f"{k} {states[k]}" for k in BAND_STATES if states.get(k)) or MISSING
+
+
+def fmt_delay(s: dict[str, Any]) -> str:
+    """KM median delay in decades, or a bound where under half the runs left the band."""
+    if s["delay"] is not None:
+        return fmt_float(s["delay"], 2)
+    return f"> {fmt_float(s['delay_beyond'], 2)} (censored)" if s["delay_beyond"] is not None else MISSING
+
+
+def fmt_half(k: int, n: int) -> str:
+    return fmt_rate(k, n) if n else "not run"
+
+
+def fmt_robust(r: Robustness) -> str:
+    verdict = r.majority or "no majority"
+    return f"{OK} {verdict}" if r.robust else f"{BAD} {verdict} (flips: see sensitivity)"
+
+
+def universality_groups(runs: pd.DataFrame):
+    """(domain, main configuration, its runs, control name, the control's runs) per domain with
+    a universality row."""
     for domain in domains(runs):
         picked = pick_main(runs, domain)
-        if picked is None:
-            continue
-        config, group = picked
-        control, controls = control_runs(runs, group)
+        if picked is not None:
+            config, group = picked
+            yield domain, config, group, *control_runs(runs, group)
+
+
+def universality_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
+    rows = []
+    for domain, config, group, control, controls in universality_groups(runs):
         s = summarize(group)
         c = summarize(controls) if len(controls) else None
         rows.append({
             "domain": domain, "recipe": with_setting(config["recipe"], config["setting"]), "model": config["model"],
             "control": control_label(control, controls) if control else MISSING,
-            "grok rate": fmt_rate(s["grokked"], s["runs"]),
+            "grok rate, seeds 0–4": fmt_half(*s["grokked_chosen_on"]),
+            "grok rate, seeds 5–9": fmt_half(*s["grokked_confirmation"]),
+            "robust": fmt_robust(group_robustness(group)[0]),
             "G at memorization": fmt_spread(s["progress_at_memorization"]),
-            "plateau (decades)": fmt_spread(s["plateau"]),
-            "transition (decades)": fmt_spread(s["transition"]),
+            "vs chance band": fmt_band_states(s),
+            "flat plateau (decades)": fmt_spread(s["plateau"]),
+            "delay (KM median, decades)": fmt_delay(s),
             "steps to G=0.9 (KM median)": fmt_steps(s["generalize_step"]),
             "control steps to G=0.9": fmt_steps(c["generalize_step"]) if c else MISSING,
             "final held-out": fmt_final(s), "control final held-out": fmt_final(c) if c else MISSING,
             "preset sanity": sanity(s, control, c)})
+    return rows
+
+
+def sensitivity_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
+    """Each universality recipe and its control: the majority verdict at the declared levels,
+    the grok-rate range over the neighbourhood, and where the majority changes."""
+    rows = []
+    for domain, config, group, control, controls in universality_groups(runs):
+        for name, members in ((with_setting(config["recipe"], config["setting"]), group),
+                              (control_label(control, controls) if control else None, controls)):
+            if name is None or not len(members):
+                continue
+            r, points = group_robustness(members)
+            rows.append({"domain": domain, "recipe": name, "runs": str(r.runs),
+                         "majority verdict (declared levels)": r.majority or "no majority",
+                         "robust": OK if r.robust else BAD,
+                         "grok rate over the neighbourhood": f"{r.grokked_low}–{r.grokked_high}/{r.runs}",
+                         "majority changes at": describe_flips(r, points)})
     return rows
 
 

@@ -20,8 +20,8 @@ from grokbench.profile import Profile, ProfileSettings, analyze
 class GrokkingDetector(Callback):
     """Collects every evaluation's scalar metrics and reports their profile."""
 
-    def __init__(self, settings: ProfileSettings | None = None, stop_after_steps: int | None = None):
-        self.settings = settings or ProfileSettings()
+    def __init__(self, settings: ProfileSettings, stop_after_steps: int | None = None):
+        self.settings = settings
         self.stop_after_steps = stop_after_steps
         self.history: list[dict[str, Any]] = []
 

@@ -1,0 +1,68 @@
+"""The committed records (results/records) as a reviewer would attack them: verdicts that move
+when every other evaluation is dropped, and a record that disagrees with the board."""
+
+from pathlib import Path
+
+import pytest
+
+from grokbench.board import load_runs
+from grokbench.board.frame import number
+from grokbench.board.pairing import control_runs
+from grokbench.board.reference import settings_of
+from grokbench.board.sensitivity import group_robustness
+from grokbench.board.tables import domains, pick_main
+from grokbench.profile import analyze
+from grokbench.profile.sensitivity import majority_of, thinned
+
+RECORDS = Path(__file__).resolve().parent.parent / "results" / "records"
+V3_SCHEMA = 3  # records taken under the v3 profile and its evaluation schedule
+
+
+@pytest.fixture(scope="module")
+def runs():
+    if not RECORDS.is_dir():
+        pytest.skip(f"no committed records at {RECORDS} (an installed copy, not a checkout)")
+    return load_runs([RECORDS])
+
+
+def thinned_verdict(row, schedule):
+    return analyze(thinned(row["curve"], schedule), settings_of(row, number(row["profile.reference"]))).verdict
+
+
+def test_dropping_every_other_evaluation_changes_no_verdict_of_the_v3_records(runs):
+    v3 = runs[(runs["schema_version"] == V3_SCHEMA) & runs["curve"].map(bool)]
+    if v3.empty:
+        pytest.skip("no committed record was taken under the v3 schedule yet (schema 3)")
+    moved = [(row["recipe"], row["method"], row["seed"], schedule, row["profile.verdict"], thinned_verdict(row, schedule))
+             for _, row in v3.iterrows() for schedule in ("even", "odd")
+             if thinned_verdict(row, schedule) != row["profile.verdict"]]
+    assert not moved, moved
+
+
+def test_the_board_flags_every_row_whose_majority_moves_when_thinned(runs):
+    """On every committed record, v2 ones included: a universality row (main or control) whose
+    majority verdict changes on a thinned schedule is never flagged robust."""
+    checked = 0
+    for domain in domains(runs):
+        picked = pick_main(runs, domain)
+        if picked is None:
+            continue
+        group = picked[1]
+        for members in (group, control_runs(runs, group)[1]):
+            if not len(members):
+                continue
+            declared = majority_of(list(members["profile.verdict"]))
+            moves = any(majority_of([thinned_verdict(row, s) for _, row in members.iterrows()]) != declared
+                        for s in ("even", "odd"))
+            robust = group_robustness(members)[0].robust
+            assert not (moves and robust), (domain, list(members["recipe"])[:1])
+            checked += 1
+    assert checked >= 2
+
+
+def test_a_record_and_the_board_agree_or_the_record_says_why(runs):
+    v3 = runs[runs["schema_version"] == V3_SCHEMA]
+    if v3.empty:
+        pytest.skip("no committed record was written by profile v3 yet (schema 3)")
+    differ = v3[(v3["runtime_verdict"] != v3["profile.verdict"]) & ~v3["verdict_provisional"].fillna(False).astype(bool)]
+    assert differ.empty, differ[["recipe", "seed", "runtime_verdict", "profile.verdict"]]
