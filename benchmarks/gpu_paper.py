@@ -12,14 +12,14 @@ started (one line). A sweep whose data is not under `--data` is skipped (one lin
 in the time kept for it, each `speed` experiment trains for `seconds` alone and then as `share`
 copies at once, without evaluation, so the two steps/s figures time the same work.
 
-Writes under OUT: records/<sweep>/<recipe>/seed<k>/ (the runs, one folder per sweep as they run
-at once; `grokbench board OUT/records`),
-speed/{solo,shared}/<recipe>/seed<k>/ (timing runs only, seeds >= 100), logs/<sweep>.log, and
-summary.md (what started and when, each run's status, stop reason, steps and steps/s, and the
-speed table), printed at the end. Exit 1 if a run failed or left no record; 2 on bad input.
+Writes under OUT: records/<sweep>/<recipe>/seed<k>/ (the runs, a folder per sweep as sweeps run
+at once; `grokbench board OUT/records`), speed/{solo,shared}/<recipe>/seed<k>/ (timing runs only,
+seeds >= 100), logs/<sweep>.log, and summary.md (what started when, each run's status, stop
+reason, steps and steps/s, the speed table), printed at the end. Exit 1 if a run failed or left
+no record; 2 on bad input.
 
-Sizing (written before any GPU run; measured here: only the CPU figures, on a shared, loaded
-2-core machine, from the committed records and the README). GPU steps/s are assumptions for an
+Sizing (written before any GPU run). The CPU figures come from the committed records and the
+README (a shared, loaded 2-core machine, one torch thread per run). GPU steps/s are assumptions for an
 H200 running these tiny models in eager PyTorch, one process: launch- and Python-bound at ~5-15 µs
 per operation, so ~1-4 ms per step whatever the FLOPs, plus Lightning's ~0.5 ms and the recipe's
 evaluation share. Solo s = steps / GPU steps/s; "steps" is where a run ends: max_steps, or the
@@ -31,19 +31,26 @@ expected G = 0.9 step plus detector.stop_after_steps.
 | grokfast2024_baseline (3) | 40,000 (published 39,890 + 200) | ~5-12 | 250 (eval every 20) | ~160 |
 | prieto2025_softmax (2) | 80,000 (stalls: runs to the end) | ~4-8 | 500 (eval every 25) | ~160 |
 | prieto2025_stablemax (2) | <= 80,000 | ~4-8 | 500 | <= 160 |
-| s5_composition (2) | 100,000 | ~8 (as grokfast's model) | 400 | ~250 |
+| s5_composition (2) | 100,000 | ~5-12 (grokfast's model) | 400 | ~250 |
 | omnigrok_imdb + _control (1 each) | 20,000 | 0.15-0.2 (5-7 s/step) | 200 (cuDNN LSTM, 500 tokens) | ~100 |
 | humayun2024_cifar10 (1) | 500,000 | - | 250 (ResNet-18 k=16, batch 256) | ~2,000: censored |
 
-Budget: 540 s of wall time = main phase to 390 s (sweeps' `trainer.max_time` = 390 s minus the
-time already gone minus `STARTUP_S` for imports, CUDA start and data) + 150 s kept for the speed
-phase (3 groups x (one process alone + `share` at once) x (~10 s start + 6 s per experiment)).
-Sharing: 12 processes on the 16-core host; assumed ~3x the solo throughput in total (no MPS:
-the GPU time-slices between processes, each using a fraction of it), i.e. each at ~1/4 of its
-solo speed with 12 at once. Then the first wave (nanda x5, grokfast x3, prieto x2 + x2) needs
-~200 + 480 + 320 + <=320 solo s against ~3 x 350 s: nanda and the prieto pair should end,
-grokfast may end or be censored near 40,000, s5, IMDb and CIFAR-10 start as slots free and are
-likely censored. With more sharing gain than assumed, more ends. The speed phase measures it.
+Budget: 540 s of wall time = main phase to 375 s (sweeps' `trainer.max_time` = 375 s minus the
+time already gone minus `STARTUP_S` for imports, CUDA start and data: 335 s for the first wave)
++ 165 s kept for the speed phase (alone, then 4 at once, each as 3 data groups: ~10 s of start-up
+per group + ~7 s per experiment, 6 experiments: ~75 s each); a straggler is stopped `GRACE_S`
+after its cap, which the speed phase then loses.
+
+Sharing, the unknown: without MPS the GPU time-slices between processes, each of which keeps it
+busy only a fraction of the time. Assumed: N processes together run A = 3 times the steps of one
+alone, so each runs at A/N of its solo speed (the speed phase measures A at N = 4). A run of S solo
+seconds then ends within the 335 s cap only if A/N >= S/335: 0.48 for grokfast and prieto (160 s).
+With at most 8 processes at once: nanda x5 + grokfast x3 start at 0 s; nanda ends near 110 s
+(40 s / (3/8)); the prieto pair (x2 + x2) then starts with ~225 s and grokfast, at 3/7 of its solo
+speed, ends near 40,000 steps only if A is above ~3.7, else censored past ~34,000; s5 (250 s solo),
+IMDb and CIFAR-10 start as slots free and are censored or, under 60 s left, not started. With
+A = 6 all but s5 and CIFAR-10 end. Fewer processes favour the first sweeps (`--max-processes`),
+fewer sweeps the ones named (`--only nanda,grokfast`).
 """
 
 from __future__ import annotations
@@ -64,7 +71,7 @@ from grokbench.record import RECORD_NAME, read_record
 from grokbench.suite import sweep_commands
 
 PLAN = Path(__file__).with_name("gpu_paper.yaml")
-SPEED_RESERVE_S = 150  # kept after the main phase for the speed phase
+SPEED_RESERVE_S = 165  # kept after the main phase for the speed phase
 STARTUP_S = 40         # imports, CUDA start and data before a run's training starts
 MIN_WINDOW_S = 60      # a sweep with less training time than this left is not started
 GRACE_S = 45           # past a run's cap (a late start, an evaluation in progress) before it is stopped
@@ -94,7 +101,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, required=True, help="folder holding imdb/, cifar10/ (as ../shared/data)")
     parser.add_argument("--dry-run", action="store_true", help="a few steps per recipe on any device, tiny data")
     parser.add_argument("--minutes", type=float, default=9.0, help="wall-time budget of the whole command")
-    parser.add_argument("--max-processes", type=int, default=None, help="runs at once (default 12; dry run 2)")
+    parser.add_argument("--max-processes", type=int, default=None, help="runs at once (default 8; dry run 2)")
     parser.add_argument("--only", default=None, help="comma-separated sweeps of the plan to run (default all)")
     args = parser.parse_args(argv)
     args.out, args.data = args.out.resolve(), args.data.resolve()  # the runs' working directory may differ
@@ -102,7 +109,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         fail(f"--data {args.data}: no such folder; allowed: a folder with the data sets (imdb/, cifar10/), "
              "e.g. shared/data; an empty folder runs only the generated tasks")
     if args.max_processes is None:
-        args.max_processes = 2 if args.dry_run else 12
+        args.max_processes = 2 if args.dry_run else 8
     if args.max_processes < 1 or args.minutes <= 0:
         fail(f"--max-processes {args.max_processes} / --minutes {args.minutes} is invalid; allowed: >= 1 / > 0")
     return args

@@ -142,7 +142,7 @@ def test_a_fit_reads_nothing_back_per_training_step(tmp_path, monkeypatch, metho
     reads = []
     for steps in (8, 24):
         cfg = compose_config([*TINY_MODULAR, *MODELS["token_mlp"], f"method={method}", f"trainer.max_steps={steps}",
-                              f"eval.every={steps}", "threads=1"], tmp_path / f"{method}{steps}")
+                              f"eval.every={steps}"], tmp_path / f"{method}{steps}")
         with monkeypatch.context() as patch:
             counts = count_host_reads(patch)
             record = run.train(cfg)
