@@ -66,15 +66,21 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from grokbench.board.formatting import fmt_float, markdown
-from grokbench.record import RECORD_NAME, read_record
-from grokbench.suite import sweep_commands
+try:  # grokbench.tasks and .models exist only in an installed copy (tasks/ and models/ map there)
+    import grokbench.tasks  # noqa: F401
+    from grokbench.board.formatting import fmt_float, markdown
+    from grokbench.record import RECORD_NAME, read_record
+    from grokbench.suite import sweep_commands
+except ImportError as missing:
+    print(f"error: grokbench is not installed ({missing}); run `pip install -e .` in the repository first",
+          file=sys.stderr)
+    sys.exit(2)
 
 PLAN = Path(__file__).with_name("gpu_paper.yaml")
 SPEED_RESERVE_S = 165  # kept after the main phase for the speed phase
 STARTUP_S = 40         # imports, CUDA start and data before a run's training starts
 MIN_WINDOW_S = 60      # a sweep with less training time than this left is not started
-GRACE_S = 45           # past a run's cap (a late start, an evaluation in progress) before it is stopped
+GRACE_S = 60           # past a run's cap (a late start, an evaluation in progress) before it is stopped
 DRY_RUN = ["trainer.max_steps=6", "eval.every=3", "eval.log_spaced=false"]
 NO_EVALUATION = ["eval.every=1000000000", "eval.log_spaced=false"]  # speed runs: training only
 
@@ -276,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "logs").mkdir(parents=True, exist_ok=True)
     lines = run_sweeps(sweeps, plan, args, started, main_end, [*device, *(DRY_RUN if args.dry_run else [])])
     run_speed(sweeps, plan, args, deadline, [*device, *(DRY_RUN[:1] if args.dry_run else [])])
-    runs = records_under(args.out / "records")
+    runs = [r for sweep in sweeps for r in records_under(args.out / "records" / sweep.name)]  # in plan order
     summary = "\n\n".join([
         f"# gpu_paper: {'dry run' if args.dry_run else 'GPU'}, {time.monotonic() - started:.0f} s of wall time",
         "\n".join(f"- {line}" for line in lines) or "- no sweep started",
