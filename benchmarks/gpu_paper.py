@@ -64,6 +64,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 try:  # grokbench.tasks and .models exist only in an installed copy (tasks/ and models/ map there)
@@ -81,7 +82,8 @@ SPEED_RESERVE_S = 165  # kept after the main phase for the speed phase
 STARTUP_S = 40         # imports, CUDA start and data before a run's training starts
 MIN_WINDOW_S = 60      # a sweep with less training time than this left is not started
 GRACE_S = 60           # past a run's cap (a late start, an evaluation in progress) before it is stopped
-DRY_RUN = ["trainer.max_steps=6", "eval.every=3", "eval.log_spaced=false"]
+DRY_RUN_STEPS = ["trainer.max_steps=6"]
+DRY_RUN = [*DRY_RUN_STEPS, "eval.every=3", "eval.log_spaced=false"]  # two evaluations
 NO_EVALUATION = ["eval.every=1000000000", "eval.log_spaced=false"]  # speed runs: training only
 
 
@@ -121,22 +123,25 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def planned_sweeps(plan: DictConfig, args: argparse.Namespace) -> list[Sweep]:
-    """The plan's sweeps in order: those `--only` names, with their data; a dry run takes one seed."""
+def planned_sweeps(plan: DictConfig, args: argparse.Namespace) -> tuple[list[Sweep], list[str]]:
+    """The plan's sweeps in order: those `--only` names, with their data (a dry run takes one seed),
+    and a line for each skipped for want of data."""
     wanted = list(plan.sweeps) if args.only is None else [w for w in args.only.split(",") if w]
     unknown = [w for w in wanted if w not in plan.sweeps]
     if unknown or not wanted:
         fail(f"--only {args.only}: {', '.join(unknown) or 'nothing'} is not a sweep of {PLAN.name}; "
              f"allowed: {', '.join(plan.sweeps)}")
-    sweeps = []
+    sweeps, skipped = [], []
     for name in wanted:
         config = plan.sweeps[name]
         if config.get("source") and not (args.data / config.source).exists():
-            print(f"skip {name}: no {args.data / config.source} (its data); {', '.join(config.experiments)} not run")
+            skipped.append(f"skip {name}: no {args.data / config.source} (its data); "
+                           f"{', '.join(config.experiments)} not run")
+            print(skipped[-1], flush=True)
             continue
         seeds = list(config.seeds)[:1] if args.dry_run else list(config.seeds)
         sweeps.append(Sweep(name, config, seeds))
-    return sweeps
+    return sweeps, skipped
 
 
 def command(sweep: Sweep, plan: DictConfig, out: Path, data: Path, extra: list[str]) -> list[str]:
@@ -269,19 +274,16 @@ def speed_table(solo: list[dict], shared: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     plan = OmegaConf.load(PLAN)
-    sweeps = planned_sweeps(plan, args)
+    sweeps, skipped = planned_sweeps(plan, args)
     device = [] if args.dry_run else ["trainer.accelerator=gpu"]  # a GPU run never falls back to the CPU
-    if not args.dry_run:
-        import torch  # only here: --help and bad input answer without it
-
-        if not torch.cuda.is_available():
-            fail("no CUDA device is visible to torch; on a machine without one use --dry-run")
+    if not args.dry_run and not torch.cuda.is_available():
+        fail("no CUDA device is visible to torch; on a machine without one use --dry-run")
     started = time.monotonic()
     deadline = started + args.minutes * 60
     main_end = deadline - (0 if args.dry_run else SPEED_RESERVE_S)
     (args.out / "logs").mkdir(parents=True, exist_ok=True)
-    lines = run_sweeps(sweeps, plan, args, started, main_end, [*device, *(DRY_RUN if args.dry_run else [])])
-    run_speed(sweeps, plan, args, deadline, [*device, *(DRY_RUN[:1] if args.dry_run else [])])
+    lines = skipped + run_sweeps(sweeps, plan, args, started, main_end, [*device, *(DRY_RUN if args.dry_run else [])])
+    run_speed(sweeps, plan, args, deadline, [*device, *(DRY_RUN_STEPS if args.dry_run else [])])
     runs = [r for sweep in sweeps for r in records_under(args.out / "records" / sweep.name)]  # in plan order
     summary = "\n\n".join([
         f"# gpu_paper: {'dry run' if args.dry_run else 'GPU'}, {time.monotonic() - started:.0f} s of wall time",

@@ -59,7 +59,7 @@ def test_the_dry_run_writes_censorable_records_the_speed_table_and_a_summary(tmp
     assert sorted(r["recipe"] for r in solo) == ["humayun2024_cifar10", "nanda2023_addition"]
     assert len(shared) == 4 and all(r["seed"] >= 100 for r in solo + shared)
     summary = (out / "summary.md").read_text()
-    assert "nanda: started at" in summary and "| nanda2023_addition" in summary
+    assert "nanda: started at" in summary and "- skip imdb: no" in summary and "| nanda2023_addition" in summary
     assert "each / alone" in summary
 
 
