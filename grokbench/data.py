@@ -38,8 +38,13 @@ class ShuffledBatches:
     With `batch_size=None` (or at least the set size) every step is the full batch, with no
     copy at all. The generator is seeded, so the order depends on `seed` only; `start` skips
     the batches of steps already trained, so a run resumed from a checkpoint sees the same
-    batches as an uninterrupted one.
+    batches as an uninterrupted one. The shuffles are drawn on the CPU (the same order on
+    every device) a block of passes at a time and sent to the data's device in one copy, so an
+    accelerator gets one host-to-device copy per ~`BLOCK_STEPS` steps, not one per pass.
     """
+
+    BLOCK_STEPS = 1000       # steps' worth of shuffles per copy
+    MAX_BLOCK_INDICES = 2**22  # and never more than this many indices (32 MiB) at once
 
     def __init__(self, inputs: Inputs, targets: torch.Tensor, batch_size: int | None,
                  steps: int, seed: int, start: int = 0):
@@ -53,24 +58,33 @@ class ShuffledBatches:
     def __len__(self) -> int:
         return self.steps
 
+    def _shuffles(self, passes: int) -> torch.Tensor:
+        """The next `passes` shuffles, one row each, on the data's device."""
+        order = torch.stack([torch.randperm(self.n, generator=self.generator) for _ in range(passes)])
+        device = self.targets.device
+        if device.type == "cuda":  # pinned memory: the copy does not wait for the queued steps
+            return order.pin_memory().to(device, non_blocking=True)
+        return order.to(device)
+
     def __iter__(self) -> Iterator[tuple]:
         if self.batch_size == self.n:
             for _ in range(self.start, self.steps):
                 yield self.inputs, self.targets
             return
         per_pass = self.n // self.batch_size  # drop the ragged tail: every step sees B examples
-        device = self.targets.device
+        block = max(1, min(math.ceil(self.BLOCK_STEPS / per_pass), self.MAX_BLOCK_INDICES // self.n))
         step = self.start - self.start % per_pass
         for _ in range(step // per_pass):  # replay the skipped passes' shuffles
             torch.randperm(self.n, generator=self.generator)
         skip = self.start - step
         while step < self.steps:
-            order = torch.randperm(self.n, generator=self.generator).to(device)
-            for i in range(skip, min(per_pass, self.steps - step)):
-                index = order[i * self.batch_size:(i + 1) * self.batch_size]
-                yield index_inputs(self.inputs, index), self.targets[index]
-            step += per_pass
-            skip = 0
+            passes_left = math.ceil((self.steps - step) / per_pass)
+            for order in self._shuffles(min(block, passes_left)):
+                for i in range(skip, min(per_pass, self.steps - step)):
+                    index = order[i * self.batch_size:(i + 1) * self.batch_size]
+                    yield index_inputs(self.inputs, index), self.targets[index]
+                step += per_pass
+                skip = 0
 
 
 class OrderedBatches:

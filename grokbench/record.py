@@ -73,11 +73,13 @@ class RunRecord(TypedDict, total=False):
     fit_seconds: float
     data_seconds: float
     steps_per_second: float | None
+    stopped_by: str | None       # max_steps | max_time (the wall-time budget ended: censored) | detector
     resumed_from_step: int
     final: dict[str, float]      # every logged metric at the last evaluation
     best: dict[str, float]
     started_at: str
-    hardware: dict[str, Any]     # machine, accelerator, cpu_count, torch_threads, precision
+    hardware: dict[str, Any]     # record.hardware(): accelerator, device, precision, matmul_precision,
+                                 # cudnn_allow_tf32, torch/CUDA/cuDNN versions, cpu, threads
     versions: dict[str, str | None]
     git_commit: str | None
     git_dirty: bool | None       # uncommitted changes to tracked files when the run started
@@ -97,17 +99,36 @@ def library_versions() -> dict[str, str | None]:
     return versions
 
 
+def cpu_name() -> str | None:
+    """The CPU's model name (Linux /proc/cpuinfo), else what `platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def hardware(device: torch.device | str | None = None, precision: Any = None) -> dict[str, Any]:
     """Where a run ran: `accelerator` is the device that trained it, "cpu" or the GPU's name
     (None until the trainer has chosen one: a run that failed before), with the numeric
-    precision (trainer.precision) and the torch CPU threads in use."""
-    accelerator = None
+    precision (trainer.precision), the float32 matmul precision and cuDNN's TF32 switch
+    (the `matmul_precision` setting), the torch CPU threads in use, and the torch, CUDA and
+    cuDNN versions (CUDA and cuDNN: those torch was built with; None in a CPU-only build)."""
+    accelerator, device_type = None, None
     if device is not None:
         device = torch.device(device)
+        device_type = device.type
         accelerator = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
-    return {"machine": platform.machine(), "system": platform.system(),
+    return {"machine": platform.machine(), "system": platform.system(), "cpu": cpu_name(),
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "accelerator": accelerator, "precision": None if precision is None else str(precision)}
+            "accelerator": accelerator, "device": None if device is None else str(device), "device_type": device_type,
+            "precision": None if precision is None else str(precision),
+            "matmul_precision": torch.get_float32_matmul_precision(),
+            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+            "torch_version": torch.__version__, "cuda_version": torch.version.cuda,
+            "cudnn_version": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None}
 
 
 def git_state(directory: str | Path) -> tuple[str | None, bool | None]:

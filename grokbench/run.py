@@ -21,6 +21,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import Timer
 from lightning.pytorch.callbacks.progress import ProgressBar
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import InterpolationKeyError
@@ -41,6 +42,7 @@ from grokbench.progress import progress_callback
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOWER_IS_BETTER = ("loss", "mse")
+MATMUL_PRECISIONS = ("highest", "high", "medium")  # torch.set_float32_matmul_precision's values
 
 
 def user_error(error: BaseException) -> GrokbenchError | None:
@@ -146,6 +148,9 @@ def check_run_settings(cfg: DictConfig) -> None:
     require(is_integer(cfg.seed), f"seed={cfg.seed!r} is invalid; allowed: an integer")
     require(cfg.threads is None or is_integer(cfg.threads, 1),
             f"threads={cfg.threads!r} is invalid; allowed: an integer >= 1 or null (torch's default)")
+    matmul = cfg.get("matmul_precision", "highest")
+    require(matmul in MATMUL_PRECISIONS,
+            f"matmul_precision={matmul!r} is invalid; allowed: {', '.join(MATMUL_PRECISIONS)}")
     steps = cfg.trainer.get("max_steps")
     require(is_integer(steps, 1), f"trainer.max_steps={steps!r} is invalid; allowed: an integer >= 1")
     every = cfg.eval.every
@@ -166,6 +171,24 @@ def check_run_settings(cfg: DictConfig) -> None:
     clip = cfg.trainer.get("gradient_clip_val")
     require(clip is None, f"trainer.gradient_clip_val={clip} is not used (GrokModule steps its own "
                           "optimizer); allowed: module.gradient_clip_val")
+
+
+def set_float32_precision(matmul_precision: str) -> None:
+    """One switch for TF32: matmuls through torch, convolutions through cuDNN (which allows
+    TF32 by default even where matmuls are told `highest`)."""
+    torch.set_float32_matmul_precision(matmul_precision)
+    torch.backends.cudnn.allow_tf32 = matmul_precision != "highest"
+
+
+def stop_reason(trainer: L.Trainer) -> str:
+    """Why the fit ended: its step budget, its wall-time budget (`trainer.max_time`: the run is
+    censored there, not failed), or the detector (generalization sustained, or divergence)."""
+    if trainer.global_step >= trainer.max_steps:
+        return "max_steps"
+    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+    if timer is not None and timer.time_remaining() is not None and timer.time_remaining() <= 0:
+        return "max_time"
+    return "detector"
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
@@ -226,7 +249,7 @@ def base_record(cfg: DictConfig) -> rec.RunRecord:
         "task": choice_name(cfg, "task"), "task_version": None,
         "task_params": {}, "model": choice_name(cfg, "model"), "method": choice_name(cfg, "method"),
         "seed": cfg.seed, "split_seed": cfg.task.get("split_seed"),
-        "verdict": None, "profile": {}, "memorized_step": None, "generalized_step": None, "steps": 0, "wall_seconds": None, "steps_per_second": None,
+        "verdict": None, "profile": {}, "memorized_step": None, "generalized_step": None, "steps": 0, "wall_seconds": None, "steps_per_second": None, "stopped_by": None,
         "final": {}, "best": {}, "detector": {}, "started_at": dt.datetime.now().isoformat(timespec="seconds"),
         "hardware": rec.hardware(precision=cfg.trainer.get("precision")), "versions": rec.library_versions(),
         "git_commit": commit, "git_dirty": dirty, "config": resolved, "curve": [],
@@ -275,6 +298,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         check_run_settings(cfg)
         if cfg.threads:
             torch.set_num_threads(int(cfg.threads))
+        set_float32_precision(cfg.get("matmul_precision", "highest"))
         L.seed_everything(int(cfg.seed), verbose=False)
         data_started = time.perf_counter()
         task = build_task(cfg)
@@ -304,7 +328,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         start = next((c.resumed_from_step for c in trainer.callbacks if isinstance(c, LastCheckpoint)), 0)
         trained = trainer.global_step - start  # a resumed run times only the steps it trained
         record.update(steps=int(trainer.global_step), fit_seconds=round(fit_seconds, 3),
-                      resumed_from_step=start,
+                      resumed_from_step=start, stopped_by=stop_reason(trainer),
                       steps_per_second=round(trained / fit_seconds, 2) if fit_seconds else None)
         record["status"] = "completed"
     except BaseException as error:  # the record must be written whatever failed

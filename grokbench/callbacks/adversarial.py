@@ -32,7 +32,7 @@ def pgd_attack(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, ep
     low, high = bounds
     images = images.detach()
     adversarial = images.clone()
-    if random_start:
+    if random_start:  # drawn on the CPU: the same start on every device (one copy per evaluation batch)
         noise = torch.rand(images.shape, generator=generator, device="cpu").to(images.device)
         adversarial = (images + (2 * noise - 1) * eps).clamp(low, high)
     for _ in range(steps):
@@ -72,7 +72,8 @@ class AdversarialEvaluation(Callback):
         """(clean accuracy, adversarial accuracy) on these images (pixels in [0, 1]); the model
         sees `normalization(images)` (the images themselves when None)."""
         model_on_pixels = model if normalization is None else nn.Sequential(normalization, model)
-        clean = adversarial = 0
+        # Correct answers are counted on the device and read once at the end, not once per batch.
+        clean = adversarial = torch.zeros((), dtype=torch.long, device=targets.device)
         generator = torch.Generator().manual_seed(0)  # the same random start at every evaluation
         # Lightning evaluates under inference mode; PGD needs autograd back.
         with torch.inference_mode(False), torch.enable_grad():
@@ -80,12 +81,12 @@ class AdversarialEvaluation(Callback):
                 x = images[start:start + self.batch_size].clone()
                 y = targets[start:start + self.batch_size].clone()
                 with torch.no_grad():
-                    clean += (model_on_pixels(x).argmax(-1) == y).sum().item()
+                    clean = clean + (model_on_pixels(x).argmax(-1) == y).sum()
                 x_adv = pgd_attack(model_on_pixels, x, y, self.eps, self.step_size, self.steps,
                                    self.random_start, generator)
                 with torch.no_grad():
-                    adversarial += (model_on_pixels(x_adv).argmax(-1) == y).sum().item()
-        return clean / len(targets), adversarial / len(targets)
+                    adversarial = adversarial + (model_on_pixels(x_adv).argmax(-1) == y).sum()
+        return clean.item() / len(targets), adversarial.item() / len(targets)
 
     def on_validation_epoch_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking:

@@ -63,12 +63,13 @@ class MuonMethod(Method):
     def optimizer(self, factory: OptimizerFactory, model: nn.Module) -> OptimizerFactory:
         rest_factory = with_keywords(super().optimizer(factory, model), {})  # a partial, whose keywords it reads
         keywords = rest_factory.keywords
-        matrices = hidden_matrices(model)
-        require(bool(matrices), f"method muon: model {type(model).__name__} has no hidden-layer matrix "
-                                "(nn.Linear other than the output head) for Muon")
-        muon_ids = {id(p) for p in matrices}
+        require(bool(hidden_matrices(model)), f"method muon: model {type(model).__name__} has no hidden-layer "
+                                               "matrix (nn.Linear other than the output head) for Muon")
 
         def build(params) -> torch.optim.Optimizer:
+            # Found again when the optimizer is built, after the model moved to its device: a move
+            # may replace the parameter objects (to a device of another tensor type, e.g. meta).
+            muon_ids = {id(p) for p in hidden_matrices(model)}
             params = list(params)
             muon = torch.optim.Muon([p for p in params if id(p) in muon_ids], lr=keywords["lr"],
                                     weight_decay=keywords.get("weight_decay", 0.0), momentum=self.momentum,

@@ -24,15 +24,17 @@ class WeightNormConstraint(Callback):
     def __init__(self, factor: float = 1.0):
         require(factor > 0, f"method.factor={factor} is invalid; allowed: a number > 0")
         self.factor = float(factor)
-        self.target: float | None = None  # kept in checkpoints: a resumed run keeps its sphere
+        # A tensor on the parameters' device, so the per-step rescale never waits for the
+        # device; kept in checkpoints as a number: a resumed run keeps its sphere.
+        self.target: torch.Tensor | None = None
 
     @torch.no_grad()
     def rescale(self, module: nn.Module) -> None:
+        norm = total_norm(module)
         if self.target is None:
-            self.target = float(total_norm(module)) * self.factor
-        scale = self.target / float(total_norm(module))
-        for parameter in module.parameters():
-            parameter.mul_(scale)
+            self.target = norm * self.factor
+        self.target = self.target.to(norm)  # a checkpoint's number, or a run moved to another device
+        torch._foreach_mul_(list(module.parameters()), self.target / norm)
 
     def on_train_start(self, trainer, pl_module) -> None:
         self.rescale(pl_module)  # sets the target from the initial weights
@@ -41,10 +43,11 @@ class WeightNormConstraint(Callback):
         self.rescale(pl_module)
 
     def state_dict(self) -> dict:
-        return {"target": self.target}
+        return {"target": None if self.target is None else float(self.target)}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.target = state_dict["target"]
+        target = state_dict["target"]
+        self.target = None if target is None else torch.tensor(float(target))
 
 
 class WeightNormMethod(Method):
