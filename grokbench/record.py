@@ -65,7 +65,11 @@ class RunRecord(TypedDict, total=False):
     steps_per_second: float | None
     resumed_from_step: int
     final: dict[str, float]      # every logged metric at the last evaluation
-    best: dict[str, float]
+    best: dict[str, float]       # each metric with a declared direction: its best value
+    metrics: dict[str, dict[str, Any]]  # every logged key's declaration (kinds.MetricDeclaration):
+                                 # direction, role, split, metric, shown; measures' too
+    measures: dict[str, dict[str, Any]]  # each measure's declaration, knobs, evaluations, seconds
+    measures_skipped: dict[str, str]     # measure -> why it does not apply to this run
     started_at: str
     hardware: dict[str, Any]     # machine, accelerator, cpu_count, torch_threads, precision
     versions: dict[str, str | None]

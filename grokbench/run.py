@@ -27,18 +27,20 @@ from omegaconf.errors import InterpolationKeyError
 from grokbench import record as rec
 from grokbench.callbacks.checkpoint import LastCheckpoint
 from grokbench.callbacks.detector import GrokkingDetector
+from grokbench.callbacks.measures import MeasuresCallback
 from grokbench.callbacks.profile import Profile, ProfileSettings, describe
 from grokbench.callbacks.schedule import EvaluationSchedule
 from grokbench.config import check_task_keys
 from grokbench.errors import GrokbenchError, in_chain, require
+from grokbench.kinds import MetricDeclaration
 from grokbench.loggers import build_loggers
+from grokbench.measures.catalog import run_measures
 from grokbench.methods.base import Method, build_method
 from grokbench.module import GrokModule
 from grokbench.plot import plot_run
 from grokbench.progress import progress_callback
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LOWER_IS_BETTER = ("loss", "mse")
 
 
 def user_error(error: BaseException) -> GrokbenchError | None:
@@ -167,17 +169,19 @@ def resume_path(cfg: DictConfig, run_dir: Path) -> str | None:
     return str(last) if cfg.checkpoint.resume and last.exists() and not finished else None
 
 
-def summarize_metrics(history: list[dict[str, Any]]) -> tuple[dict, dict]:
-    """Final and best value of every logged metric (best: lowest loss/mse, highest other)."""
+def summarize_metrics(history: list[dict[str, Any]], declarations: dict[str, MetricDeclaration]
+                      ) -> tuple[dict, dict]:
+    """Final value of every logged metric, and the best of each whose declaration gives a
+    direction (grokbench/kinds.py; a measure's from its config): highest for up, lowest for down."""
     if not history:
         return {}, {}
     final = {k: v for k, v in history[-1].items() if k not in ("step", "finite")}
     best = {}
     for key in final:
-        values = [r[key] for r in history if key in r]
-        lower = key.split("/")[-1] in LOWER_IS_BETTER
-        best[key] = min(values) if lower else max(values)
-    best.pop("weights/l2", None)
+        direction = declarations[key].direction if key in declarations else "none"
+        if direction != "none":
+            values = [r[key] for r in history if key in r]
+            best[key] = max(values) if direction == "up" else min(values)
     return final, best
 
 
@@ -200,7 +204,7 @@ def base_record(cfg: DictConfig) -> rec.RunRecord:
         "task_params": {}, "model": choice_name(cfg, "model"), "method": choice_name(cfg, "method"),
         "seed": cfg.seed, "split_seed": cfg.task.get("split_seed"),
         "verdict": None, "profile": {}, "memorized_step": None, "generalized_step": None, "steps": 0, "wall_seconds": None, "steps_per_second": None,
-        "final": {}, "best": {}, "detector": {}, "started_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "final": {}, "best": {}, "metrics": {}, "measures": {}, "measures_skipped": {}, "detector": {}, "started_at": dt.datetime.now().isoformat(timespec="seconds"),
         "hardware": rec.hardware(precision=cfg.trainer.get("precision")), "versions": rec.library_versions(),
         "git_commit": commit, "git_dirty": dirty, "config": resolved, "curve": [],
     }
@@ -243,7 +247,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     record = base_record(cfg)
-    detector = None
+    detector = measures = None
+    declarations: dict[str, MetricDeclaration] = {}
     try:
         check_run_settings(cfg)
         if cfg.threads:
@@ -261,11 +266,20 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         method = build_method(cfg.method, task.name)  # the run's domain is its task's name
         record["method_settings"] = method.settings.as_record()
         module = build_module(cfg, task, model, method)
+        declarations = module.declarations  # measures and callbacks add the keys they log
+        active, skipped = run_measures(cfg.get("measures"), task, choice_name(cfg, "model"), model)
+        record["measures_skipped"] = skipped
+        for reason in skipped.values():
+            print(f"skipped: {reason}", flush=True)
+        measures = MeasuresCallback(active) if active else None
         settings, reference_source = profile_settings(cfg, task)
         detector = GrokkingDetector(settings, cfg.detector.get("stop_after_steps"))
         record["detector"] = {"settings": vars(settings), "reference_source": reference_source}
         extra_callbacks = method.callbacks(cfg)
         extra_callbacks += [instantiate(c) for c in cfg.callbacks.values()]
+        for callback in extra_callbacks:  # a callback that logs declares its keys
+            declarations.update(getattr(callback, "declarations", dict)())
+        extra_callbacks += [measures] if measures else []
         trainer = build_trainer(cfg, run_dir, [detector, *extra_callbacks])
         record["hardware"] = rec.hardware(trainer.strategy.root_device, trainer.precision)
         fit_started = time.perf_counter()
@@ -286,19 +300,23 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             raise
     finally:
         record["wall_seconds"] = round(time.perf_counter() - started, 3)
+        if measures is not None:
+            record["measures"] = measures.summary()
         if detector is not None:
-            finish_detection(record, detector)
+            finish_detection(record, detector, declarations)
         rec.write_record(run_dir, record)
     if record["curve"]:
         plot_run(record, run_dir / "curves.png")
     return record
 
 
-def finish_detection(record: dict[str, Any], detector: GrokkingDetector) -> None:
+def finish_detection(record: dict[str, Any], detector: GrokkingDetector,
+                     declarations: dict[str, MetricDeclaration]) -> None:
     profile = detector.result()
     record.update(verdict=profile.verdict, profile=profile.as_dict(), memorized_step=profile.memorized_step,
                   generalized_step=profile.generalized_step, curve=rec.log_spaced_curve(detector.history))
-    record["final"], record["best"] = summarize_metrics(detector.history)
+    record["final"], record["best"] = summarize_metrics(detector.history, declarations)
+    record["metrics"] = {key: d.as_record() for key, d in sorted(declarations.items())}
     if record["status"] == "completed" and profile.verdict == "diverged":
         record["status"] = "diverged"
 
