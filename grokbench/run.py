@@ -267,7 +267,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         record["method_settings"] = method.settings.as_record()
         module = build_module(cfg, task, model, method)
         declarations = module.declarations  # measures and callbacks add the keys they log
-        active, skipped = run_measures(cfg.get("measures"), task, choice_name(cfg, "model"), model)
+        active, skipped = run_measures(cfg.get("measures"), task, model)
         record["measures_skipped"] = skipped
         for reason in skipped.values():
             print(f"skipped: {reason}", flush=True)

@@ -14,7 +14,9 @@ selected file of the group into `measures:`, so the name keeps them apart):
       <knob>: value                      # the class's constructor arguments
 
 `applies_to` lists are declarations, never inferred from names; a missing or null list means
-"all". The class declares what it reads from an evaluation point (`reads`) and which declared
+"all". `kinds`: classification | regression; `domains`: task names; `models`: model classes of
+models/ (the class, not the config option: transformer and transformer_small are one class);
+`task`: allowed values of the task's parameters (`task.params()`). The class declares what it reads from an evaluation point (`reads`) and which declared
 parts of the model it needs (`model_needs`: `readout`, `token_embeddings`, methods of the model
 in models/). `compute(point)` returns {sub_key: value}; "" is the measure itself, logged as
 `measures/<name>`, any other sub-key as `measures/<name>/<sub_key>`.
@@ -122,10 +124,10 @@ class Measure:
         raise NotImplementedError
 
 
-def skip_reason(declaration: MeasureDeclaration, measure: Measure, kind: str, domain: str, model_name: str,
-                model: nn.Module, task_params: Mapping[str, Any]) -> str | None:
+def skip_reason(declaration: MeasureDeclaration, measure: Measure, kind: str, domain: str, model: nn.Module,
+                task_params: Mapping[str, Any]) -> str | None:
     """Why the measure does not apply to this run (one line), None when it does."""
-    applies, name = declaration.applies_to, declaration.name
+    applies, name, model_name = declaration.applies_to, declaration.name, type(model).__name__
     for key, value, what in (("kinds", kind, "task kind"), ("domains", domain, "domain"),
                              ("models", model_name, "model")):
         allowed = applies.get(key)

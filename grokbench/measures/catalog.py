@@ -70,7 +70,7 @@ def build(name: str, entry: Mapping[str, Any]) -> tuple[MeasureDeclaration, Meas
     return declared, cls(**knobs)
 
 
-def run_measures(measures_cfg: DictConfig | Mapping | None, task, model_name: str, model: nn.Module
+def run_measures(measures_cfg: DictConfig | Mapping | None, task, model: nn.Module
                  ) -> tuple[list[tuple[MeasureDeclaration, Measure]], dict[str, str]]:
     """The run's measures that apply to its task and model, and why each other one is skipped.
 
@@ -87,7 +87,7 @@ def run_measures(measures_cfg: DictConfig | Mapping | None, task, model_name: st
         require(isinstance(entry, Mapping), f"measures.{name} is not a measure's config; allowed: "
                                             f"{', '.join(measure_names())} (+measures=[a,b])")
         declared, measure = build(name, entry)
-        reason = skip_reason(declared, measure, task.kind, task.name, model_name, model, task.params())
+        reason = skip_reason(declared, measure, task.kind, task.name, model, task.params())
         if reason:
             skipped[name] = reason
         else:
