@@ -29,7 +29,7 @@ from grokbench.measures.catalog import build, measure_names
 from grokbench.measures.compressed_size import CompressedSize
 from grokbench.measures.effective_rank import effective_rank
 from grokbench.measures.fourier_sparsity import FourierSparsity
-from grokbench.measures.key_frequency_loss import KeyFrequencyLoss, logit_table, strongest_frequencies
+from grokbench.measures.key_frequency_loss import KeyFrequencyLoss, pair_logits, strongest_frequencies
 from grokbench.measures.sparsity import near_zero_fraction
 from grokbench.measures.weight_norm import WeightNormPerGroup
 from grokbench.models.cnn import CNN
@@ -107,17 +107,17 @@ def addition_task():
 def test_the_fourier_measures_find_the_key_frequencies_of_a_hand_built_fourier_model(addition_task):
     model = FourierAdder(P, KEY_FREQUENCIES)
     point = eval_point(model, addition_task)
-    logits, labels, train_pairs = logit_table(point)
-    assert strongest_frequencies(logits, len(KEY_FREQUENCIES)) == KEY_FREQUENCIES
+    table = pair_logits(point)
+    assert strongest_frequencies(table, len(KEY_FREQUENCIES)) == KEY_FREQUENCIES
     # the embeddings hold only the key frequencies: all their norm lies in the top 3
     assert FourierSparsity(top_k=len(KEY_FREQUENCIES)).compute(point)[""] == pytest.approx(1.0, abs=1e-6)
     losses = KeyFrequencyLoss(top_k=len(KEY_FREQUENCIES)).compute(point)
     # the logits are nothing but the key components: restricting to them changes nothing, and
     # removing them leaves a constant, i.e. uniform guessing at log p
-    full = F.cross_entropy(logits.reshape(P * P, P), labels.reshape(-1))
+    full = F.cross_entropy(table.logits, table.labels)
     assert losses["restricted"] == pytest.approx(float(full), rel=1e-5)
     assert losses["excluded"] == pytest.approx(math.log(P), rel=1e-5)
-    assert int(train_pairs.sum()) == addition_task.num_train
+    assert int(table.train.sum()) == addition_task.num_train and len(table.labels) == P * P
 
 
 def test_the_fourier_measures_see_no_structure_in_a_memorizing_lookup_table(addition_task):

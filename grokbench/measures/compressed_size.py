@@ -3,13 +3,14 @@ levels (DeMoss et al. 2024 approximate a network's Kolmogorov complexity this wa
 while the net memorizes and fall when it groks).
 
 Every weight is rounded onto `levels` evenly spaced values across [-max|w|, max|w|] of the whole
-model and the codes are compressed with lzma: a network whose weights take few distinct values,
-or repeat, compresses to fewer bytes.
+model and the codes are compressed with zlib: a network whose weights take few distinct values,
+or repeat, compresses to fewer bytes. The levels span the largest weight, so the size reads the
+shape of the weight distribution, not its scale (weights/l2 and weight_norm read the scale).
 """
 
 from __future__ import annotations
 
-import lzma
+import zlib
 
 import numpy as np
 import torch
@@ -30,13 +31,13 @@ def quantized_bytes(parameters: list[torch.Tensor], levels: int) -> bytes:
 class CompressedSize(Measure):
     reads = ("weights",)
 
-    def __init__(self, levels: int = 256, preset: int = 1):
+    def __init__(self, levels: int = 256, level: int = 6):
         require(isinstance(levels, int) and 2 <= levels <= 65536,
                 f"measures.compressed_size.levels={levels!r} is invalid; allowed: an integer in [2, 65536]")
-        require(isinstance(preset, int) and 0 <= preset <= 9,
-                f"measures.compressed_size.preset={preset!r} is invalid; allowed: an integer in [0, 9]")
-        self.levels, self.preset = levels, preset
+        require(isinstance(level, int) and 0 <= level <= 9,
+                f"measures.compressed_size.level={level!r} is invalid; allowed: an integer in [0, 9]")
+        self.levels, self.level = levels, level
 
     def compute(self, point: EvalPoint) -> dict[str, float]:
         raw = quantized_bytes(list(point.model.parameters()), self.levels)
-        return {"": float(len(lzma.compress(raw, preset=self.preset)))}
+        return {"": float(len(zlib.compress(raw, self.level)))}

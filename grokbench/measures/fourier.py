@@ -26,34 +26,30 @@ def top_fraction(power: torch.Tensor, k: int) -> tuple[float, list[int]]:
     return float(power[strongest].sum() / power.sum()), sorted(int(f) for f in strongest)
 
 
-def sum_components(logits: torch.Tensor) -> torch.Tensor:
-    """F[k, c] = sum_{a,b} logits[a, b, c] exp(-i w_k (a + b)) for k = 0 .. p // 2: the logits'
-    coefficients along cos and sin of w_k (a + b) (real and minus imaginary part), computed from
-    their sums over each residue s = a + b mod p."""
-    p = logits.shape[0]
-    a, b = torch.meshgrid(torch.arange(p), torch.arange(p), indexing="ij")
+def sum_components(logits: torch.Tensor, sums: torch.Tensor, p: int) -> torch.Tensor:
+    """F[k, c] = sum over pairs of logits[pair, c] exp(-i w_k s), k = 0 .. p // 2, where s = a + b
+    mod p of each pair (`sums`): the coefficients of the logits, as a table over (a, b), along
+    cos(w_k (a + b)) (real part) and sin(w_k (a + b)) (minus the imaginary part). Computed from
+    the logits' sums over each residue s, so it never builds the p x p x p table."""
     by_sum = torch.zeros(p, logits.shape[-1], dtype=torch.float64, device=logits.device)
-    by_sum.index_add_(0, ((a + b) % p).flatten().to(logits.device), logits.reshape(p * p, -1).double())
+    by_sum.index_add_(0, sums, logits.double())
     return torch.fft.rfft(by_sum, dim=0)
 
 
-def key_components(logits: torch.Tensor, frequencies: list[int]) -> torch.Tensor:
-    """The part of logits (p x p x outputs) along cos(w_k (a+b)) and sin(w_k (a+b)) for these
-    frequencies, summed: each is the projection, for every output c, of the table over (a, b)
-    onto the two unit directions of that frequency (norm^2 p^2 / 2 each for 0 < k < p / 2)."""
-    p = logits.shape[0]
-    coefficients = sum_components(logits)
-    s = torch.arange(p, dtype=torch.float64, device=logits.device)
-    part = torch.zeros(p, logits.shape[-1], dtype=torch.float64, device=logits.device)
+def key_components(coefficients: torch.Tensor, frequencies: list[int], p: int) -> torch.Tensor:
+    """The logits' part along cos(w_k (a+b)) and sin(w_k (a+b)) for these frequencies, summed, as
+    a (p sums x outputs) table: every pair (a, b) takes the row of s = a + b mod p. For each
+    output it is the projection of the logit table over all p^2 pairs onto the two unit
+    directions of each frequency (each of squared norm p^2 / 2 for 0 < k < p / 2)."""
+    s = torch.arange(p, dtype=torch.float64, device=coefficients.device)
+    part = torch.zeros(p, coefficients.shape[-1], dtype=torch.float64, device=coefficients.device)
     for k in frequencies:
         w = 2 * torch.pi * k / p
         cos_part, sin_part = coefficients[k].real, -coefficients[k].imag
         part += (torch.cos(w * s)[:, None] * cos_part + torch.sin(w * s)[:, None] * sin_part) * 2 / p ** 2
-    a, b = torch.meshgrid(torch.arange(p), torch.arange(p), indexing="ij")
-    return part[((a + b) % p).to(logits.device)]  # (p, p, outputs)
+    return part
 
 
-def frequency_energy(logits: torch.Tensor) -> torch.Tensor:
-    """The squared norm of each frequency's (a+b) component of the table, k = 0 .. p // 2."""
-    p = logits.shape[0]
-    return sum_components(logits).abs().pow(2).sum(-1) * 2 / p ** 2
+def frequency_energy(coefficients: torch.Tensor, p: int) -> torch.Tensor:
+    """The squared norm of each frequency's (a+b) component of the logit table, k = 0 .. p // 2."""
+    return coefficients.abs().pow(2).sum(-1) * 2 / p ** 2

@@ -14,50 +14,59 @@ logits, unless `frequencies` fixes them (e.g. those of a finished run).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch.nn import functional as F
 
 from grokbench.errors import require
 from grokbench.measures.base import EvalPoint, Measure
-from grokbench.measures.fourier import frequency_energy, key_components
+from grokbench.measures.fourier import frequency_energy, key_components, sum_components
 from grokbench.tasks.algorithmic import operands
 
 SPLITS = ("train_eval", "val")  # together, every pair of the table
 
 
-def logit_table(point: EvalPoint) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-    """(logits p x p x p, labels p x p, training mask p x p); None if the evaluation did not
-    cover every pair."""
+@dataclass
+class PairLogits:
+    """The logits of every pair (a, b) of the table, one row per pair, from train_eval and val."""
+
+    logits: torch.Tensor  # (pairs, p)
+    sums: torch.Tensor    # a + b mod p of each pair
+    labels: torch.Tensor
+    train: torch.Tensor   # whether the pair is a training pair
+    p: int
+
+
+def pair_logits(point: EvalPoint) -> PairLogits | None:
+    """None when the evaluation did not cover all p^2 pairs."""
     p, sets = point.task.p, point.task.splits.eval_sets()
-    table = torch.full((p, p, p), float("nan"), dtype=torch.float64, device=point.outputs[SPLITS[0]].device)
-    labels = torch.zeros(p, p, dtype=torch.long, device=table.device)
-    train = torch.zeros(p, p, dtype=torch.bool, device=table.device)
+    parts = []
     for split in SPLITS:
         inputs, targets = sets[split]
         a, b = operands(inputs)
-        table[a, b] = point.outputs[split].double()
-        labels[a, b] = targets
-        train[a, b] |= split == "train_eval"
-    return None if torch.isnan(table).any() else (table, labels, train)
+        is_train = torch.full_like(targets, split == "train_eval", dtype=torch.bool)
+        parts.append((point.outputs[split].float(), a * p + b, targets, is_train))
+    logits, pairs, labels, train = (torch.cat(x) for x in zip(*parts))
+    if len(torch.unique(pairs)) != p * p or len(pairs) != p * p:
+        return None
+    return PairLogits(logits, (pairs // p + pairs % p) % p, labels, train, p)
 
 
-def key_frequency_losses(logits: torch.Tensor, labels: torch.Tensor, train: torch.Tensor,
-                         frequencies: list[int]) -> tuple[float, float]:
-    """(restricted loss on the whole table, excluded loss on the training pairs)."""
-    p = logits.shape[0]
-    key = key_components(logits, frequencies)
-    restricted = key + logits.mean(dim=(0, 1), keepdim=True)  # Nanda et al.'s mean correction
-    excluded = logits - key
-    flat_labels = labels.reshape(-1)
-    restricted_loss = F.cross_entropy(restricted.reshape(p * p, -1), flat_labels)
-    excluded_loss = F.cross_entropy(excluded[train], labels[train])
-    return float(restricted_loss), float(excluded_loss)
-
-
-def strongest_frequencies(logits: torch.Tensor, top_k: int) -> list[int]:
-    p = logits.shape[0]
-    energy = frequency_energy(logits)[1:(p - 1) // 2 + 1]  # non-constant, below the Nyquist frequency
+def strongest_frequencies(table: PairLogits, top_k: int) -> list[int]:
+    energy = frequency_energy(sum_components(table.logits, table.sums, table.p), table.p)
+    energy = energy[1:(table.p - 1) // 2 + 1]  # non-constant, below the Nyquist frequency
     return sorted(int(k) + 1 for k in torch.argsort(energy, descending=True)[:top_k])
+
+
+def key_frequency_losses(table: PairLogits, frequencies: list[int]) -> tuple[float, float]:
+    """(restricted loss on every pair, excluded loss on the training pairs)."""
+    coefficients = sum_components(table.logits, table.sums, table.p)
+    key = key_components(coefficients, frequencies, table.p).float()[table.sums]
+    restricted = key + table.logits.mean(dim=0)  # Nanda et al.'s mean correction
+    excluded = table.logits[table.train] - key[table.train]
+    return (float(F.cross_entropy(restricted, table.labels)),
+            float(F.cross_entropy(excluded, table.labels[table.train])))
 
 
 class KeyFrequencyLoss(Measure):
@@ -69,13 +78,12 @@ class KeyFrequencyLoss(Measure):
         self.top_k, self.frequencies = top_k, None if frequencies is None else [int(k) for k in frequencies]
 
     def compute(self, point: EvalPoint) -> dict[str, float]:
-        found = logit_table(point)
-        if found is None:
+        table = pair_logits(point)
+        if table is None:
             return {}
-        logits, labels, train = found
-        p = point.task.p
-        frequencies = self.frequencies or strongest_frequencies(logits, self.top_k)
+        p = table.p
+        frequencies = self.frequencies or strongest_frequencies(table, self.top_k)
         require(all(1 <= k <= (p - 1) // 2 for k in frequencies),
                 f"measures.key_frequency_loss.frequencies={frequencies} is invalid; allowed: 1 .. {(p - 1) // 2}")
-        restricted, excluded = key_frequency_losses(logits, labels, train, frequencies)
+        restricted, excluded = key_frequency_losses(table, frequencies)
         return {"restricted": restricted, "excluded": excluded}
