@@ -110,7 +110,7 @@ def ls_command(args: list[str]) -> int:
     from grokbench.methods.catalog import method_names, status
 
     for group in CHECKED_GROUPS:
-        print(f"{group + 's':12} {', '.join(options(group))}")
+        print(f"{group if group.endswith('s') else group + 's':12} {', '.join(options(group))}")
     domains = options("task")  # a run's domain is its task's name
     print("\nmethod settings per domain (published: from its paper or authors; tuned: picked by "
           "`grokbench suite method_tuning`; to tune: not yet picked; n/a: does not apply)")
