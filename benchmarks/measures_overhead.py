@@ -87,7 +87,7 @@ def main() -> None:
     for name, reason in skipped.items():
         print(f"  {name:22} skipped: {reason}")
     print(f"  whole run: {full_points} evaluations over {int(full.trainer.max_steps):,} steps "
-          f"(~{full_seconds:.0f} s): measures {100 * share:.1f}% of its time")
+          f"(~{full_seconds:.0f} s): measures {100 * share:.2f}% of its time")
 
 
 if __name__ == "__main__":
