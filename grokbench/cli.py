@@ -10,12 +10,12 @@ from omegaconf import DictConfig
 from grokbench.config import CONF_DIR, check_composes, check_syntax, recipe_rule, sweep_variants
 from grokbench.errors import GrokbenchError
 
-CHECKED_GROUPS = ("task", "model", "optim", "method", "experiment", "logger", "launcher")
+CHECKED_GROUPS = ("task", "model", "optim", "method", "experiment", "logger", "launcher", "measures")
 USAGE = """usage: grokbench COMMAND [ARGS]
 
 commands:
   run [OVERRIDES]   train one experiment (Hydra overrides; -m for a sweep); run --help for options
-  ls                list tasks, models, optimizers, methods and experiments
+  ls                list tasks, models, optimizers, methods, experiments and progress measures
   suite NAME        run a suite of recipes (conf/suite/NAME.yaml) over seeds; suite --help
   board [DIRS]      leaderboard from run records -> results/README.md, leaderboard.csv, figures
   profile RUN_DIR   one run's final profile against its control, and how it moves over the levels
@@ -39,7 +39,8 @@ def check_choices(overrides: list[str]) -> None:
         if not sep or key not in CHECKED_GROUPS or value in ("", "null"):
             continue
         allowed = options(key)
-        for choice in value.split(","):
+        # a group may take a list of options (+measures=[a,b]); Hydra's sweep syntax a,b too
+        for choice in filter(None, (c.strip() for c in value.strip("[]").split(","))):
             if choice not in allowed:
                 raise GrokbenchError(f"unknown {key} {choice!r}; available: {', '.join(allowed)}")
 
@@ -106,10 +107,11 @@ def run_command(args: list[str]) -> int:
 
 
 def ls_command(args: list[str]) -> int:
+    from grokbench.measures.catalog import listing
     from grokbench.methods.catalog import method_names, status
 
     for group in CHECKED_GROUPS:
-        print(f"{group + 's':12} {', '.join(options(group))}")
+        print(f"{group if group.endswith('s') else group + 's':12} {', '.join(options(group))}")
     domains = options("task")  # a run's domain is its task's name
     print("\nmethod settings per domain (published: from its paper or authors; tuned: picked by "
           "`grokbench suite method_tuning`; to tune: not yet picked; n/a: does not apply)")
@@ -117,6 +119,9 @@ def ls_command(args: list[str]) -> int:
     print((" " * (width + 2) + "".join(f"{d:11}" for d in domains)).rstrip())
     for name in method_names():
         print(f"  {name:{width}}" + "".join(f"{status(name, d):11}" for d in domains).rstrip())
+    print("\nprogress measures (grokbench run +measures=[a,b]; one that does not apply to a run is "
+          "skipped with one line): which way is progress, cost, what each applies to")
+    print("\n".join(listing()))
     return 0
 
 

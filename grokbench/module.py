@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 import lightning as L
 import torch
 from torch import nn
-from torchmetrics import MeanMetric, MeanSquaredError, MetricCollection, R2Score
-from torchmetrics.classification import MulticlassAccuracy
+from torchmetrics import MeanMetric, MetricCollection
 
 from grokbench.errors import GrokbenchError
+from grokbench.kinds import WEIGHT_NORM_KEY, MetricDeclaration, declare_run, kind_metrics
 from grokbench.losses import LOSSES
 
 DEFAULT_EVAL_SPLITS = ("train_eval", "val")  # a task's `eval_splits` unless it declares more
@@ -32,9 +32,8 @@ def weight_norm(model: nn.Module) -> torch.Tensor:
 # device): the targets are the task's own, so torchmetrics' value checks are skipped, and a
 # NaN loss is averaged in, not dropped, so the detector sees the divergence.
 def make_metrics(kind: str, num_outputs: int) -> MetricCollection:
-    if kind == "classification":
-        return MetricCollection({"acc": MulticlassAccuracy(num_outputs, average="micro", validate_args=False)})
-    return MetricCollection({"mse": MeanSquaredError(), "r2": R2Score()})
+    """The kind's declared metrics (grokbench/kinds.py)."""
+    return MetricCollection({m.name: m.build(num_outputs) for m in kind_metrics(kind)})
 
 
 class GrokModule(L.LightningModule):
@@ -72,6 +71,8 @@ class GrokModule(L.LightningModule):
         self.eval_splits = tuple(eval_splits)
         self.eval_metrics = nn.ModuleDict({s: make_metrics(kind, num_outputs) for s in self.eval_splits})
         self.eval_losses = nn.ModuleDict({s: MeanMetric(nan_strategy="disable") for s in self.eval_splits})
+        # What every logged key is (direction, role); callbacks that log add theirs (run.py)
+        self.declarations: dict[str, MetricDeclaration] = declare_run(kind, self.eval_splits)
 
     def forward(self, inputs):
         return self.model(inputs)
@@ -98,16 +99,17 @@ class GrokModule(L.LightningModule):
         self.eval_losses[split].update(self.loss_fn(outputs, targets, self.kind), weight=len(targets))
         metric_outputs = outputs if self.kind == "classification" else outputs.reshape(targets.shape)
         self.eval_metrics[split].update(metric_outputs, targets)
+        return outputs  # for callbacks' on_validation_batch_end (the progress measures read them)
 
     def on_validation_epoch_end(self):
-        values = {"weights/l2": weight_norm(self.model)}
+        values = {WEIGHT_NORM_KEY: weight_norm(self.model)}
         for split in self.eval_splits:
             values[f"{split}/loss"] = self.eval_losses[split].compute()
             for name, value in self.eval_metrics[split].compute().items():
                 values[f"{split}/{name}"] = value
             self.eval_losses[split].reset()
             self.eval_metrics[split].reset()
-        shown = {k: v for k, v in values.items() if k.endswith(("/acc", "/r2"))}
+        shown = {k: v for k, v in values.items() if self.declarations[k].shown}
         self.log_dict(shown, prog_bar=True)
         self.log_dict({k: v for k, v in values.items() if k not in shown})
 

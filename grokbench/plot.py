@@ -38,30 +38,37 @@ def mark_levels(ax, settings: dict[str, Any], reference: float | None) -> None:
                        ls=":", label="G = 0.9")
 
 
+def declared(record: dict[str, Any], **wanted: Any) -> list[str]:
+    """The logged keys whose declaration (record["metrics"], grokbench/kinds.py) matches."""
+    return [key for key, d in record.get("metrics", {}).items() if all(d.get(k) == v for k, v in wanted.items())]
+
+
 def plot_run(record: dict[str, Any], path: str | Path) -> Path:
     """Three panels: the detection metric (train_eval and val), the losses, the weight norm."""
     curve = record["curve"]
     settings = record["detector"]["settings"]
     train_key, val_key = settings["train_metric"], settings["val_metric"]
+    metric = record.get("metrics", {}).get(train_key, {}).get("metric") or train_key
     reference = (record.get("profile") or {}).get("reference", settings.get("reference"))
     fig, (ax_metric, ax_loss, ax_norm) = plt.subplots(1, 3, figsize=(15, 4))
     for key, color in ((train_key, "tab:blue"), (val_key, "tab:red")):
         ax_metric.plot(*curve_series(curve, key), color=color, label=key)
-    plain_val = "val/" + train_key.split("/")[-1]
-    if plain_val != val_key:  # the detector watches another metric (e.g. adversarial): show both
-        ax_metric.plot(*curve_series(curve, plain_val), color="tab:red", ls=":", label=plain_val)
+    for plain_val in declared(record, split="val", metric=metric):
+        if plain_val != val_key:  # the detector watches another metric (e.g. adversarial): show both
+            ax_metric.plot(*curve_series(curve, plain_val), color="tab:red", ls=":", label=plain_val)
     mark_levels(ax_metric, settings, reference)
     mark_steps(ax_metric, record.get("memorized_step"), record.get("generalized_step"))
-    ax_metric.set(xscale="log", xlabel="step", ylabel=train_key.split("/")[-1])
+    ax_metric.set(xscale="log", xlabel="step", ylabel=metric)
 
-    losses = [curve_series(curve, key) for key in ("train_eval/loss", "val/loss")]
-    for (steps, values), key, color in zip(losses, ("train_eval/loss", "val/loss"), ("tab:blue", "tab:red")):
+    loss_keys = [*declared(record, role="loss", split="train_eval"), *declared(record, role="loss", split="val")]
+    losses = [curve_series(curve, key) for key in loss_keys]
+    for (steps, values), key, color in zip(losses, loss_keys, ("tab:blue", "tab:red")):
         ax_loss.plot(steps, values, color=color, label=key)
     positive = any((values > 0).any() for _, values in losses)  # a diverged run may have none
     ax_loss.set(xscale="log", yscale="log" if positive else "linear", xlabel="step", ylabel="loss")
 
-    steps, norm = curve_series(curve, "weights/l2")
-    ax_norm.plot(steps, norm, color="tab:green", label="weights/l2")  # Omnigrok's variable
+    for key in declared(record, role="weights"):
+        ax_norm.plot(*curve_series(curve, key), color="tab:green", label=key)  # Omnigrok's variable
     mark_steps(ax_norm, record.get("memorized_step"), record.get("generalized_step"))
     ax_norm.set(xscale="log", xlabel="step", ylabel="weight norm (L2)")
     for ax in (ax_metric, ax_loss, ax_norm):

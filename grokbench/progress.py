@@ -16,8 +16,6 @@ from lightning.pytorch.callbacks.progress.rich_progress import CustomBarColumn, 
 from rich.progress import ProgressColumn
 from rich.text import Text
 
-SHOWN_FIRST = ("/acc", "/r2")  # the metrics the profile reads, before losses and the weight norm
-
 
 class StepsColumn(ProgressColumn):
     """`step 1,200/8,000` of the training task (validation tasks are hidden)."""
@@ -68,9 +66,11 @@ class StepProgressBar(RichProgressBar):
         return metrics
 
 
-def metric_line(step: int, max_steps: int, metrics: dict[str, float], seconds: float) -> str:
-    """`step 1,200/8,000  train_eval/acc 1.0000  val/acc 0.0310  ...  (12 s)`"""
-    names = sorted(metrics, key=lambda k: (not k.endswith(SHOWN_FIRST), k))
+def metric_line(step: int, max_steps: int, metrics: dict[str, float], seconds: float,
+                shown_first: frozenset[str] | set[str] = frozenset()) -> str:
+    """`step 1,200/8,000  train_eval/acc 1.0000  val/acc 0.0310  ...  (12 s)`; the keys declared
+    `shown` (the scores the profile reads, grokbench/kinds.py) come before the others."""
+    names = sorted(metrics, key=lambda k: (k not in shown_first, k))
     shown = "  ".join(f"{k} {metrics[k]:.4g}" for k in names)
     return f"step {step:,}/{max_steps:,}  {shown}  ({seconds:.0f} s)"
 
@@ -90,8 +90,10 @@ class PlainProgress(Callback):
             return
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
                    if getattr(v, "numel", lambda: 1)() == 1}
+        declarations = getattr(pl_module, "declarations", {})
+        shown = {k for k, d in declarations.items() if d.shown}
         print(metric_line(int(trainer.global_step), int(trainer.max_steps), metrics,
-                          time.perf_counter() - self.started),
+                          time.perf_counter() - self.started, shown),
               file=self.stream or sys.stdout, flush=True)
 
 

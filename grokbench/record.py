@@ -76,7 +76,11 @@ class RunRecord(TypedDict, total=False):
     stopped_by: str | None       # max_steps | max_time (the wall-time budget ended: censored) | detector
     resumed_from_step: int
     final: dict[str, float]      # every logged metric at the last evaluation
-    best: dict[str, float]
+    best: dict[str, float]       # each metric with a declared direction: its best value
+    metrics: dict[str, dict[str, Any]]  # every logged key's declaration (kinds.MetricDeclaration):
+                                 # direction, role, split, metric, shown; measures' too
+    measures: dict[str, dict[str, Any]]  # each measure's declaration, knobs, evaluations, seconds
+    measures_skipped: dict[str, str]     # measure -> why it does not apply to this run
     started_at: str
     hardware: dict[str, Any]     # record.hardware(): accelerator, device, precision, matmul_precision,
                                  # cudnn_allow_tf32, torch/CUDA/cuDNN versions, cpu, threads

@@ -29,10 +29,13 @@ from omegaconf.errors import InterpolationKeyError
 from grokbench import record as rec
 from grokbench.callbacks.checkpoint import LastCheckpoint
 from grokbench.callbacks.detector import GrokkingDetector
+from grokbench.callbacks.measures import MeasuresCallback
 from grokbench.callbacks.schedule import EvaluationSchedule
 from grokbench.config import check_task_keys
 from grokbench.errors import GrokbenchError, in_chain, require
+from grokbench.kinds import MetricDeclaration
 from grokbench.loggers import build_loggers
+from grokbench.measures.catalog import run_measures
 from grokbench.methods.base import Method, build_method
 from grokbench.module import GrokModule
 from grokbench.plot import plot_run
@@ -41,7 +44,6 @@ from grokbench.profile.levels import FACTS
 from grokbench.progress import progress_callback
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LOWER_IS_BETTER = ("loss", "mse")
 MATMUL_PRECISIONS = ("highest", "high", "medium")  # torch.set_float32_matmul_precision's values
 
 
@@ -217,17 +219,19 @@ def resume_path(cfg: DictConfig, run_dir: Path) -> str | None:
     return str(last) if cfg.checkpoint.resume and last.exists() and not finished else None
 
 
-def summarize_metrics(history: list[dict[str, Any]]) -> tuple[dict, dict]:
-    """Final and best value of every logged metric (best: lowest loss/mse, highest other)."""
+def summarize_metrics(history: list[dict[str, Any]], declarations: dict[str, MetricDeclaration]
+                      ) -> tuple[dict, dict]:
+    """Final value of every logged metric, and the best of each whose declaration gives a
+    direction (grokbench/kinds.py; a measure's from its config): highest for up, lowest for down."""
     if not history:
         return {}, {}
     final = {k: v for k, v in history[-1].items() if k not in ("step", "finite")}
     best = {}
     for key in final:
-        values = [r[key] for r in history if key in r]
-        lower = key.split("/")[-1] in LOWER_IS_BETTER
-        best[key] = min(values) if lower else max(values)
-    best.pop("weights/l2", None)
+        direction = declarations[key].direction if key in declarations else "none"
+        if direction != "none":
+            values = [r[key] for r in history if key in r]
+            best[key] = max(values) if direction == "up" else min(values)
     return final, best
 
 
@@ -250,7 +254,7 @@ def base_record(cfg: DictConfig) -> rec.RunRecord:
         "task_params": {}, "model": choice_name(cfg, "model"), "method": choice_name(cfg, "method"),
         "seed": cfg.seed, "split_seed": cfg.task.get("split_seed"),
         "verdict": None, "profile": {}, "memorized_step": None, "generalized_step": None, "steps": 0, "wall_seconds": None, "steps_per_second": None, "stopped_by": None,
-        "final": {}, "best": {}, "detector": {}, "started_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "final": {}, "best": {}, "metrics": {}, "measures": {}, "measures_skipped": {}, "detector": {}, "started_at": dt.datetime.now().isoformat(timespec="seconds"),
         "hardware": rec.hardware(precision=cfg.trainer.get("precision")), "versions": rec.library_versions(),
         "git_commit": commit, "git_dirty": dirty, "config": resolved, "curve": [],
     }
@@ -293,7 +297,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     record = base_record(cfg)
-    detector = None
+    detector = measures = None
+    declarations: dict[str, MetricDeclaration] = {}
     try:
         check_run_settings(cfg)
         if cfg.threads:
@@ -312,6 +317,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         method = build_method(cfg.method, task.name)  # the run's domain is its task's name
         record["method_settings"] = method.settings.as_record()
         module = build_module(cfg, task, model, method)
+        declarations = module.declarations  # measures and callbacks add the keys they log
+        active, skipped = run_measures(cfg.get("measures"), task, model)
+        record["measures_skipped"] = skipped
+        for reason in skipped.values():
+            print(f"skipped: {reason}", flush=True)
+        measures = MeasuresCallback(active) if active else None
         extra_callbacks = method.callbacks(cfg)
         extra_callbacks += [instantiate(c) for c in cfg.callbacks.values()]
         settings, reference_source = profile_settings(cfg, task, extra_callbacks)
@@ -319,6 +330,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         record["detector"] = {"settings": asdict(settings), "reference_source": reference_source,
                               "given": sorted(k for k in FACTS + ProfileSettings.levels()
                                               if cfg.detector.get(k) is not None)}
+        for callback in extra_callbacks:  # a callback that logs declares its keys
+            declarations.update(getattr(callback, "declarations", dict)())
+        extra_callbacks += [measures] if measures else []
         trainer = build_trainer(cfg, run_dir, [detector, *extra_callbacks])
         record["hardware"] = rec.hardware(trainer.strategy.root_device, trainer.precision)
         fit_started = time.perf_counter()
@@ -339,21 +353,25 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             raise
     finally:
         record["wall_seconds"] = round(time.perf_counter() - started, 3)
+        if measures is not None:
+            record["measures"] = measures.summary()
         if detector is not None:
-            finish_detection(record, detector)
+            finish_detection(record, detector, declarations)
         rec.write_record(run_dir, record)
     if record["curve"]:
         plot_run(record, run_dir / "curves.png")
     return record
 
 
-def finish_detection(record: dict[str, Any], detector: GrokkingDetector) -> None:
+def finish_detection(record: dict[str, Any], detector: GrokkingDetector,
+                     declarations: dict[str, MetricDeclaration]) -> None:
     profile = detector.result()
     provisional = record["detector"].get("reference_source") not in ("exact", "given")
     record.update(verdict=profile.verdict, profile=profile.as_dict(), memorized_step=profile.memorized_step,
                   generalized_step=profile.generalized_step, curve=rec.log_spaced_curve(detector.history),
                   verdict_provisional=provisional, verdict_note=PROVISIONAL if provisional else None)
-    record["final"], record["best"] = summarize_metrics(detector.history)
+    record["final"], record["best"] = summarize_metrics(detector.history, declarations)
+    record["metrics"] = {key: d.as_record() for key, d in sorted(declarations.items())}
     if record["status"] == "completed" and profile.verdict == "diverged":
         record["status"] = "diverged"
 

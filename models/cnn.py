@@ -27,6 +27,10 @@ class CNN(nn.Module):
         # PreActResNet18 stays channels-first: its strided and 1x1 convolutions ran slower so.
         self.to(memory_format=torch.channels_last)
 
+    def readout(self) -> nn.Module:
+        """The read-out layer: its input is the last hidden representation (progress measures)."""
+        return self.head
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous(memory_format=torch.channels_last)
         return self.head(self.features(x).mean(dim=(2, 3)))

@@ -17,6 +17,10 @@ class LSTMClassifier(nn.Module):
         self.lstm = nn.LSTM(d_embed, hidden, num_layers=layers, batch_first=True)
         self.head = nn.Linear(hidden, num_outputs)
 
+    def readout(self) -> nn.Module:
+        """The read-out layer: its input is the last hidden representation (progress measures)."""
+        return self.head
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         _, (hidden, _) = self.lstm(self.embedding(tokens))
         return self.head(hidden[-1])

@@ -39,6 +39,18 @@ class TokenMLP(nn.Module):
         d_in = seq_len * d_embed if self.embedding is not None else len(OPERAND_POSITIONS) * vocab_size
         self.mlp = mlp_layers(d_in, width, depth, num_outputs, bias)
 
+    def readout(self) -> nn.Module:
+        """The read-out layer: its input is the last hidden representation (progress measures)."""
+        return self.mlp[-1]
+
+    def token_embeddings(self) -> torch.Tensor:
+        """One row per token (vocab, features): the learned embeddings, or with one-hot inputs the
+        first layer's columns for each operand side by side (progress measures: Fourier)."""
+        if self.embedding is not None:
+            return self.embedding.weight
+        weight = self.mlp[0].weight  # (width, 2 * vocab): operand a's columns, then b's
+        return torch.cat([weight[:, :self.vocab_size].T, weight[:, self.vocab_size:].T], dim=1)
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         if self.embedding is not None:
             return self.mlp(self.embedding(tokens).flatten(1))
@@ -52,6 +64,10 @@ class MLP(nn.Module):
     def __init__(self, input_size: int, num_outputs: int, width: int = 200, depth: int = 2):
         super().__init__()
         self.mlp = mlp_layers(input_size, width, depth, num_outputs)
+
+    def readout(self) -> nn.Module:
+        """The read-out layer: its input is the last hidden representation (progress measures)."""
+        return self.mlp[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.mlp(x.flatten(1))

@@ -34,6 +34,10 @@ class MPNN(nn.Module):
         self.convs = nn.ModuleList(EdgeTypeConv(width, edge_types) for _ in range(layers))
         self.head = mlp_layers(width, head_width, head_depth, num_outputs)
 
+    def readout(self) -> nn.Module:
+        """The read-out layer: its input is the last hidden representation (progress measures)."""
+        return self.head[-1]
+
     def forward(self, graphs: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
         nodes, adjacency, mask = graphs
         h = torch.relu(self.embed(nodes)) * mask.unsqueeze(-1)

@@ -82,6 +82,10 @@ class NNConvNet(nn.Module):
         self.head = nn.Sequential(nn.Linear(channels[-1], head_width), nn.ReLU(),
                                   nn.Linear(head_width, num_outputs))
 
+    def readout(self) -> nn.Module:
+        """The read-out layer: its input is the last hidden representation (progress measures)."""
+        return self.head[-1]
+
     def forward(self, graphs: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
         h, adjacency, mask = graphs
         batch, types, atoms, _ = adjacency.shape

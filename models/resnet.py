@@ -58,5 +58,9 @@ class PreActResNet18(nn.Module):
         # input; global pooling is the same there and also fits other image sizes.
         self.head = nn.Linear(channels, num_outputs)
 
+    def readout(self) -> nn.Module:
+        """The read-out layer: its input is the last hidden representation (progress measures)."""
+        return self.head
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.stem(x)).mean(dim=(2, 3)))

@@ -49,6 +49,14 @@ class Transformer(nn.Module):
         self.final_norm = nn.LayerNorm(d_model) if layer_norm else nn.Identity()
         self.unembed = nn.Linear(d_model, num_outputs)
 
+    def readout(self) -> nn.Module:
+        """The read-out layer: its input is the last hidden representation (progress measures)."""
+        return self.unembed
+
+    def token_embeddings(self) -> torch.Tensor:
+        """One row per token (vocab, d_model) (progress measures: Fourier)."""
+        return self.token_embedding.weight
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         h = self.token_embedding(tokens) + self.position_embedding[: tokens.shape[1]]
         for i, block in enumerate(self.blocks):

@@ -87,6 +87,11 @@ def novel_pairs(a: torch.Tensor, b: torch.Tensor, train: torch.Tensor, val: torc
     return val[~mirror_in_train]
 
 
+def operands(tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """a and b of `a op b =` sequences (the inverse of `sequences`)."""
+    return tokens[:, 0], tokens[:, 2]
+
+
 def sequences(a: torch.Tensor, b: torch.Tensor, n_elements: int) -> torch.Tensor:
     op = torch.full_like(a, n_elements)
     eq = torch.full_like(a, n_elements + 1)

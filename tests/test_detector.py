@@ -6,7 +6,14 @@ import math
 import torch
 
 from grokbench.callbacks.detector import GrokkingDetector
+from grokbench.kinds import declare_run
 from grokbench.profile import ProfileSettings
+
+class FakeModule:
+    """What the detector reads of a module: the declarations of the keys it logs."""
+
+    declarations = declare_run("classification", ("train_eval", "val"))
+
 
 SETTINGS = ProfileSettings(chance=0.05, heldout_size=1000)  # held-out accuracy starts at chance (0.05)
 
@@ -33,7 +40,7 @@ def feed(detector, trainer, train, val, steps):
         trainer.global_step = step
         trainer.callback_metrics = {"train_eval/acc": torch.tensor(t), "val/acc": torch.tensor(v),
                                     "train_eval/loss": torch.tensor(0.1)}
-        detector.on_validation_end(trainer, None)
+        detector.on_validation_end(trainer, FakeModule())
 
 
 def test_state_survives_a_checkpoint_round_trip(tmp_path):
@@ -67,5 +74,5 @@ def test_a_nan_loss_stops_training_and_diverges():
     trainer.global_step = 10
     trainer.callback_metrics = {"train_eval/acc": torch.tensor(0.1), "val/acc": torch.tensor(0.1),
                                 "train_eval/loss": torch.tensor(math.nan)}
-    detector.on_validation_end(trainer, None)
+    detector.on_validation_end(trainer, FakeModule())
     assert trainer.should_stop and detector.result().verdict == "diverged"

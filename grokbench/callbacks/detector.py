@@ -39,7 +39,8 @@ class GrokkingDetector(Callback):
         for name, value in trainer.callback_metrics.items():
             if getattr(value, "numel", lambda: 1)() == 1:
                 row[name] = float(value)
-        losses = [v for k, v in row.items() if k.endswith("/loss")]
+        declared = getattr(pl_module, "declarations", {})  # what each logged key is (grokbench/kinds.py)
+        losses = [v for k, v in row.items() if k in declared and declared[k].role == "loss"]
         row["finite"] = all(math.isfinite(v) for v in losses)
         if self.history and self.history[-1]["step"] == row["step"]:
             self.history[-1] = row  # a resumed run re-evaluates the step it stopped at
