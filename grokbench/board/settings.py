@@ -25,7 +25,8 @@ from grokbench.errors import require
 BOOKKEEPING = frozenset({
     "seed", "task.split_seed", "task.source", "threads", "progress_bar", "launcher", "workers",
     "experiment", "task", "model", "method", "run_dir", "logger", "trainer.devices",
-    "trainer.accelerator", "trainer.num_nodes", "eval.batch_size", "checkpoint.resume"})
+    "trainer.accelerator", "trainer.num_nodes", "eval.batch_size", "checkpoint.resume",
+    "trainer.max_time"})  # a wall-time cap (benchmarks/gpu_paper.py) censors a run; it is not a setting
 BOOKKEEPING_PREFIXES = ("hydra.", "checkpoint.", "logger.")
 
 
