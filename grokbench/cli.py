@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
-from grokbench.config import CONF_DIR, check_composes, check_syntax, recipe_rule, sweep_variants
+from grokbench.config import CONF_DIR, check_composes, check_syntax, override_key, recipe_rule, sweep_variants
 from grokbench.errors import GrokbenchError
 
 CHECKED_GROUPS = ("task", "model", "optim", "method", "experiment", "logger", "launcher")
@@ -44,11 +45,25 @@ def check_choices(overrides: list[str]) -> None:
 
 
 def preflight(overrides: list[str], multirun: bool) -> None:
-    """One line for what Hydra would report in several: bad syntax, an unknown option or key."""
+    """One line for what Hydra would report in several: bad syntax, an unknown option or key, an
+    output directory that cannot be made."""
     check_syntax(overrides)
     check_choices(overrides)
     for variant in sweep_variants(overrides) if multirun else [overrides]:
         check_composes(variant)
+    check_output_dir(overrides, multirun)
+
+
+def check_output_dir(overrides: list[str], multirun: bool) -> None:
+    """The directory Hydra will create first (hydra.run.dir, or hydra.sweep.dir for -m): where
+    it is given as a plain path, or under the working directory by default."""
+    from grokbench.rundir import require_usable
+
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    given = [o.split("=", 1)[1] for o in overrides if override_key(o) == key and "=" in o]
+    value = given[-1] if given else "."
+    if "${" not in value:
+        require_usable(Path(value), key)
 
 
 _failed_runs: list[str] = []  # run dirs of the failed runs of this process
@@ -56,13 +71,21 @@ _failed_runs: list[str] = []  # run dirs of the failed runs of this process
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def hydra_run(cfg: DictConfig) -> None:
+    from grokbench.callbacks.interrupt import EXIT_CODES
     from grokbench.run import summary_line, train  # heavy imports only when a run starts
 
-    record = train(cfg)
+    try:
+        record = train(cfg)
+    except GrokbenchError as error:  # no record: the run directory is unusable or another run's
+        print(f"error: {error}", file=sys.stderr)
+        _failed_runs.append(str(cfg.run_dir))
+        return
     line = summary_line(record)
     if record["status"] == "failed":
         print(f"error: {record['error']}  (record: {cfg.run_dir}/record.json)", file=sys.stderr)
         _failed_runs.append(str(cfg.run_dir))
+        if record.get("interrupted"):  # stop here, the rest of a sweep too
+            raise SystemExit(EXIT_CODES[record["interrupted"]])
         return
     print(line)
     if record["steps_per_second"]:

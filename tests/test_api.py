@@ -66,10 +66,11 @@ def test_bad_input_raises_before_anything_runs(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_a_failed_run_returns_its_record(tmp_path):
-    record = grokbench.run_experiment(TINY, run_dir=tmp_path / "run", seed="abc", threads=1)
-    assert record["status"] == "failed" and record["error"] == "seed='abc' is invalid; allowed: an integer"
-    assert read_record(tmp_path / "run" / "record.json")["status"] == "failed"
+def test_bad_input_found_during_the_run_raises_after_writing_the_failed_record(tmp_path):
+    with pytest.raises(GrokbenchError, match=r"^task.p=100003 needs about .* allowed: task.p <= "):
+        grokbench.run_experiment(TINY, run_dir=tmp_path / "run", threads=1, **{"task.p": 100003})
+    record = read_record(tmp_path / "run" / "record.json")
+    assert record["status"] == "failed" and record["error"].startswith("task.p=100003 needs about")
 
 
 def test_load_records_of_an_empty_folder(tmp_path):

@@ -1,0 +1,137 @@
+"""Interrupts and resume: SIGINT and SIGTERM end a run at a step with a checkpoint, one line and a
+non-zero exit; SIGKILL leaves the last periodic checkpoint; every kind, resumed, ends with the
+record and metrics.csv of an uninterrupted run. One run writes a run directory at a time."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grokbench import run
+from grokbench.config import compose_config
+from grokbench.rundir import LOCK_NAME, RunDirInUse, exclusive
+
+TESTS = Path(__file__).resolve().parent
+TINY = ["~experiment", "task.p=23", "task.train_fraction=0.6", "task.batch_size=128", "model=token_mlp",
+        "model.d_embed=32", "model.width=64", "optim.lr=1e-2", "trainer.max_steps=240", "eval.every=20",
+        "checkpoint.every_n_steps=60", "threads=1", "progress_bar=false"]
+SAME = ("steps", "curve", "profile", "verdict", "final", "best", "memorized_step", "generalized_step")
+
+
+def signal_at(step: int, signum: int) -> list[str]:
+    return ["+callbacks.signal._target_=signal_at.SignalAt", f"+callbacks.signal.step={step}",
+            f"+callbacks.signal.signum={int(signum)}"]
+
+
+def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
+    with (run_dir / "metrics.csv").open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("uninterrupted")
+    return run.train(compose_config(TINY, run_dir)), metrics_rows(run_dir)
+
+
+def assert_same_run(record, run_dir, uninterrupted):
+    reference, rows = uninterrupted
+    assert record["status"] == "completed"
+    for key in SAME:
+        assert record[key] == reference[key], key
+    assert metrics_rows(run_dir) == rows  # every evaluation once, none lost
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_ends_the_run_at_its_step_and_resuming_loses_nothing(signum, tmp_path, uninterrupted):
+    name = signal.Signals(signum).name
+    interrupted = run.train(compose_config([*TINY, *signal_at(130, signum)], tmp_path))
+    assert interrupted["status"] == "failed" and interrupted["interrupted"] == name
+    assert interrupted["steps"] == 130 and interrupted["traceback"] is None
+    assert interrupted["curve"] == [r for r in uninterrupted[0]["curve"] if r["step"] <= 130]
+    assert interrupted["profile"]  # the profile of the steps trained so far
+    line = interrupted["error"]
+    assert line.startswith(f"interrupted by {name} at step 130 of 240; checkpoint ")
+    assert "(step 130); resume: grokbench run" in line and f"hydra.run.dir={tmp_path}" in line
+    resumed = run.train(compose_config(TINY, tmp_path))
+    assert resumed["resumed_from_step"] == 130
+    assert_same_run(resumed, tmp_path, uninterrupted)
+
+
+@pytest.mark.slow
+def test_a_crash_after_a_checkpoint_resumes_without_duplicate_metrics_rows(tmp_path, uninterrupted):
+    """A kill between checkpoints: the rows after the checkpoint are logged again, once."""
+    killed = run.train(compose_config([*TINY, *signal_at(150, signal.SIGINT)], tmp_path))
+    assert killed["interrupted"] == "SIGINT"
+    (tmp_path / "checkpoints" / "last.ckpt").unlink()
+    run.train(compose_config([*TINY, "trainer.max_steps=240", *signal_at(130, signal.SIGINT)], tmp_path))
+    resumed = run.train(compose_config(TINY, tmp_path))
+    assert_same_run(resumed, tmp_path, uninterrupted)
+
+
+def test_a_checkpoint_past_max_steps_is_one_line_and_a_failed_record(tmp_path):
+    first = run.train(compose_config([*TINY, *signal_at(130, signal.SIGINT)], tmp_path))
+    assert first["interrupted"] == "SIGINT"
+    again = run.train(compose_config([*TINY, "trainer.max_steps=100"], tmp_path))
+    assert again["status"] == "failed" and again["steps"] == 0 and "\n" not in again["error"]
+    assert again["error"].startswith("trainer.max_steps=100 is below the step of ")
+    assert "allowed: trainer.max_steps >= 130, or checkpoint.resume=false" in again["error"]
+
+
+def test_a_second_run_into_a_directory_in_use_fails_at_once(tmp_path):
+    (tmp_path / "record.json").write_text('{"status": "running"}')
+    in_use = rf"run directory {tmp_path} is in use by another run \(pid {os.getpid()}"
+    with exclusive(tmp_path), pytest.raises(RunDirInUse, match=in_use):
+        run.train(compose_config(TINY, tmp_path))
+    assert json.loads((tmp_path / "record.json").read_text()) == {"status": "running"}  # not its to write
+
+
+@pytest.mark.slow
+def test_the_lock_of_a_killed_run_is_free(tmp_path):
+    script = ("import time; from pathlib import Path; from grokbench.rundir import exclusive\n"
+              f"with exclusive(Path({str(tmp_path)!r})): print('held', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(RunDirInUse):
+        run.train(compose_config(TINY, tmp_path))
+    holder.kill()
+    holder.wait()
+    assert (tmp_path / LOCK_NAME).exists()
+    assert run.train(compose_config([*TINY, "trainer.max_steps=20"], tmp_path))["status"] == "completed"
+
+
+def grokbench_run(overrides: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-m", "grokbench.cli", "run", *overrides], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)])
+def test_grokbench_run_killed_then_resumed_ends_as_uninterrupted(signum, code, tmp_path, uninterrupted):
+    run_dir = tmp_path / "run"
+    killed = grokbench_run([*TINY, *signal_at(130, signum), f"hydra.run.dir={run_dir}"], tmp_path)
+    assert killed.returncode == code, killed.stderr
+    assert "Traceback" not in killed.stderr
+    if signum == signal.SIGKILL:  # no line, no record: the periodic checkpoint (step 120) is what is left
+        assert not (run_dir / "record.json").exists()
+        resume = [*TINY, f"hydra.run.dir={run_dir}"]
+    else:
+        name = signal.Signals(signum).name
+        lines = killed.stderr.strip().splitlines()
+        assert lines[-1].startswith(f"error: interrupted by {name} at step 130 of 240; checkpoint {run_dir}")
+        record = json.loads((run_dir / "record.json").read_text())
+        assert record["status"] == "failed" and record["steps"] == 130
+        resume = shlex.split(lines[-1].split("; resume: ", 1)[1].split("  (record:")[0])[2:]
+    resumed = grokbench_run(resume, tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_run(json.loads((run_dir / "record.json").read_text()), run_dir, uninterrupted)
