@@ -6,9 +6,20 @@ import sys
 from pathlib import Path
 
 import hydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
-from grokbench.config import CONF_DIR, check_composes, check_syntax, override_key, recipe_rule, sweep_variants
+from grokbench.config import (
+    CONF_DIR,
+    check_composes,
+    check_syntax,
+    options,
+    override_key,
+    recipe_rule,
+    sweep_recipe_keys,
+    sweep_variants,
+    swept_values,
+)
 from grokbench.errors import GrokbenchError
 
 CHECKED_GROUPS = ("task", "model", "optim", "method", "experiment", "logger", "launcher")
@@ -28,18 +39,22 @@ VALUE_FLAGS = ("--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--conf
                "--config-dir", "-cd", "--experimental-rerun")  # Hydra flags followed by a value
 
 
-def options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
-
-
 def check_choices(overrides: list[str]) -> None:
-    """Unknown group options fail here in one line, before Hydra's multi-line message."""
+    """Unknown group options fail here in one line, before Hydra's multi-line message; a sweep
+    (a,b / choice / glob) is checked option by option."""
+    parser = OverridesParser.create()
     for override in overrides:
-        key, sep, value = override.lstrip("+~").partition("=")
-        if not sep or key not in CHECKED_GROUPS or value in ("", "null"):
+        key = override_key(override)
+        if key not in CHECKED_GROUPS or override.startswith("~") or "=" not in override:
             continue
+        parsed = parser.parse_override(override)
+        choices = swept_values(parsed)
+        if choices is None and (parsed.is_sweep_override() or parsed.value() in ("", None)):
+            continue  # a continuous sweep (another sweeper's), or no option (null)
         allowed = options(key)
-        for choice in value.split(","):
+        if choices == []:
+            raise GrokbenchError(f"{override} matches no {key}; available: {', '.join(allowed)}")
+        for choice in choices if choices is not None else [str(parsed.value())]:
             if choice not in allowed:
                 raise GrokbenchError(f"unknown {key} {choice!r}; available: {', '.join(allowed)}")
 
@@ -115,6 +130,8 @@ def run_command(args: list[str]) -> int:
     multi = any(f in MULTIRUN_FLAGS for f in flags)
     if not any(f in INFO_FLAGS for f in flags):  # --help, --cfg job: show, do not run
         preflight(overrides, multi)
+    if multi:
+        overrides = sweep_recipe_keys(overrides)
     _failed_runs.clear()
     multirun.started.clear()
     argv = sys.argv
