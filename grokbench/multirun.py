@@ -28,6 +28,10 @@ class SweepWatch(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         started.update(dir=Path(str(config.hydra.sweep.dir)), at=time.time())
+        if "submitit" in str(config.hydra.launcher.get("_target_", "")):
+            from grokbench.slurm import use_squeue_without_accounting
+
+            use_squeue_without_accounting()
 
 
 def sweep_run_dirs(sweep_dir: Path, since: float) -> list[Path]:

@@ -4,7 +4,6 @@ record and metrics.csv of an uninterrupted run. One run writes a run directory a
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shlex
@@ -14,40 +13,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from resumable import TINY, assert_same_run, subprocess_env
 
 from grokbench import run
 from grokbench.config import compose_config
 from grokbench.rundir import LOCK_NAME, RunDirInUse, exclusive
 
-TESTS = Path(__file__).resolve().parent
-TINY = ["~experiment", "task.p=23", "task.train_fraction=0.6", "task.batch_size=128", "model=token_mlp",
-        "model.d_embed=32", "model.width=64", "optim.lr=1e-2", "trainer.max_steps=240", "eval.every=20",
-        "checkpoint.every_n_steps=60", "threads=1", "progress_bar=false"]
-SAME = ("steps", "curve", "profile", "verdict", "final", "best", "memorized_step", "generalized_step")
-
 
 def signal_at(step: int, signum: int) -> list[str]:
-    return ["+callbacks.signal._target_=signal_at.SignalAt", f"+callbacks.signal.step={step}",
+    return ["+callbacks.signal._target_=injected.SignalAt", f"+callbacks.signal.step={step}",
             f"+callbacks.signal.signum={int(signum)}"]
-
-
-def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
-    with (run_dir / "metrics.csv").open(newline="") as file:
-        return list(csv.DictReader(file))
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("uninterrupted")
-    return run.train(compose_config(TINY, run_dir)), metrics_rows(run_dir)
-
-
-def assert_same_run(record, run_dir, uninterrupted):
-    reference, rows = uninterrupted
-    assert record["status"] == "completed"
-    for key in SAME:
-        assert record[key] == reference[key], key
-    assert metrics_rows(run_dir) == rows  # every evaluation once, none lost
 
 
 @pytest.mark.slow
@@ -110,8 +85,7 @@ def test_the_lock_of_a_killed_run_is_free(tmp_path):
 
 
 def grokbench_run(overrides: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "grokbench.cli", "run", *overrides], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "grokbench.cli", "run", *overrides], cwd=cwd, env=subprocess_env(),
                           capture_output=True, text=True, timeout=300, check=False)
 
 
