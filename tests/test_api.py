@@ -28,6 +28,7 @@ def test_overrides_from_a_list_a_dict_and_keywords():
     assert as_overrides("seed=2", {}) == ["seed=2"]
 
 
+@pytest.mark.slow
 def test_import_is_cheap_and_exports_the_api():
     code = "import sys, grokbench; assert 'torch' not in sys.modules and 'pandas' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -74,6 +74,7 @@ def test_unknown_key_is_one_line_saying_how_to_add_one(capsys):
                                     "them); add a new one with +trainer.max_stepz=...")]
 
 
+@pytest.mark.slow
 def test_multi_device_run_is_refused_without_a_traceback(tmp_path):
     """Lightning would re-launch sys.argv for each device; the suite runs one device per run."""
     done = subprocess.run([sys.executable, "-m", "grokbench.cli", "run", *with_tiny("trainer.devices=2"),
@@ -96,6 +97,7 @@ def test_basic_sweep_with_a_failed_run_exits_non_zero_and_names_it(capsys, tmp_p
     assert str(tmp_path / "p7") not in err.split("run(s) of the sweep", 1)[1]
 
 
+@pytest.mark.slow
 def test_joblib_sweep_whose_runs_all_failed_exits_non_zero_and_lists_them(tmp_path):
     """The runs happen in joblib's worker processes: the parent reads their records."""
     done = subprocess.run([sys.executable, "-m", "grokbench.cli", "run", "-m", "launcher=joblib", "workers=2",

@@ -58,6 +58,7 @@ def test_unknown_command(capsys):
                                    + ", ".join(__import__("grokbench.cli").cli.COMMANDS)]
 
 
+@pytest.mark.slow
 def test_console_script_prints_no_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "grokbench.cli", "run", "task=nope"],
                             capture_output=True, text=True, timeout=120, check=False)

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from grokbench.record import read_record
 from grokbench.run import train
 
@@ -18,6 +20,7 @@ def test_tiny_run_writes_record_and_curve(run_config):
     assert (Path(cfg.run_dir) / "curves.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_default_recipe_really_groks(run_config):
     """The default recipe trained for real, with its leak-free split: the training set is fit
     while the held-out pairs are near chance, and they are solved after a plateau."""
