@@ -70,15 +70,17 @@ def preflight(overrides: list[str], multirun: bool) -> None:
 
 
 def check_output_dir(overrides: list[str], multirun: bool) -> None:
-    """The directory Hydra will create first (hydra.run.dir, or hydra.sweep.dir for -m): where
-    it is given as a plain path, or under the working directory by default."""
-    from grokbench.rundir import require_usable
+    """The directory Hydra will create first (hydra.run.dir, or hydra.sweep.dir for -m), made
+    here: where it is given as a plain path, or the working directory (the default runs/...)."""
+    from grokbench.rundir import make_output_dir, require_free
 
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     given = [o.split("=", 1)[1] for o in overrides if override_key(o) == key and "=" in o]
     value = given[-1] if given else "."
     if "${" not in value:
-        require_usable(Path(value), key)
+        make_output_dir(Path(value), key)
+        if given and not multirun:  # Hydra would overwrite a running run's .hydra/ before it locks
+            require_free(Path(value))
 
 
 _failed_runs: list[str] = []  # run dirs of the failed runs of this process
@@ -187,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     except GrokbenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outside a run (a run stops itself: grokbench/callbacks/interrupt.py)
+        print("error: interrupted (SIGINT) outside a run: starting up, or between runs", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -38,27 +38,40 @@ def cannot_hold(path: Path, key: str, reason: str) -> GrokbenchError:
                           "can be created and written")
 
 
-def require_usable(path: Path, key: str) -> None:
-    """Before Hydra creates the directory (its own failure is a traceback)."""
+def make_output_dir(path: Path, key: str) -> None:
+    """The directory Hydra creates first, created here where that fails in one line (Hydra's own
+    failure is a traceback)."""
     reason = unusable_reason(path)
+    if reason is None:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            reason = error.strerror or str(error)
     if reason is not None:
         raise cannot_hold(path, key, reason)
 
 
 def make_run_dir(path: Path, key: str = "run_dir") -> Path:
     """The run directory, created; one line naming `key` when it cannot be."""
-    require_usable(path, key)
+    make_output_dir(path, key)
     try:
-        path.mkdir(parents=True, exist_ok=True)
         (path / LOCK_NAME).touch()  # the lock file: also proves the directory is writable
     except OSError as error:
         raise cannot_hold(path, key, error.strerror or str(error)) from None
     return path
 
 
+def require_free(run_dir: Path) -> None:
+    """Before Hydra writes its .hydra/ into a directory: another run holding it fails here."""
+    if (run_dir / LOCK_NAME).is_file():
+        with exclusive(run_dir, mark=False):
+            pass
+
+
 @contextmanager
-def exclusive(run_dir: Path):
-    """Hold the run directory's lock for the length of the block; RunDirInUse at once if held."""
+def exclusive(run_dir: Path, mark: bool = True):
+    """Hold the run directory's lock for the length of the block; RunDirInUse at once if held.
+    `mark`: write this process into the lock file (a check that only peeks does not)."""
     handle = open(run_dir / LOCK_NAME, "a+")  # noqa: SIM115 - held open for the whole run
     try:
         try:
@@ -69,10 +82,11 @@ def exclusive(run_dir: Path):
             raise RunDirInUse(f"run directory {run_dir} is in use by another run ({owner}); allowed: "
                               "a different run directory (hydra.run.dir=...), or wait until that run "
                               "ends") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
-        handle.flush()
+        if mark:  # who holds it, for the message above
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            handle.flush()
         yield run_dir
     finally:
         handle.close()  # closing the file drops the lock

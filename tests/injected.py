@@ -1,7 +1,7 @@
 """Lightning callbacks that tests inject into runs (`+callbacks.NAME._target_=injected.SignalAt`;
 subprocesses get tests/ on PYTHONPATH): a signal sent by the run to itself after a given step (a
 real signal at a known point: a test cannot time an outside `kill` against a 1,000 steps/s
-run), and a pause after each step."""
+run), a crash, and a pause after each step."""
 
 from __future__ import annotations
 
@@ -28,3 +28,14 @@ class PauseEachStep(L.Callback):
 
     def on_train_batch_end(self, *args) -> None:
         time.sleep(self.seconds)
+
+
+class CrashAt(L.Callback):
+    """A crash between two checkpoints: the run dies with an error as `step` starts."""
+
+    def __init__(self, step: int):
+        self.step = int(step)
+
+    def on_train_batch_start(self, trainer, *args) -> None:
+        if trainer.global_step == self.step:
+            raise RuntimeError(f"crashed at step {self.step}")

@@ -181,3 +181,15 @@ def test_a_run_directory_under_a_file_is_one_line_before_hydra_starts(capsys, tm
     expected = (f"error: {key}={blocker / 'run'} cannot hold a run: {blocker} is not a directory; "
                 "allowed: a path where a directory can be created and written")
     assert lines == [expected]
+
+
+def test_an_unwritable_run_directory_is_one_line_before_hydra_starts(capsys, tmp_path, monkeypatch):
+    """As root every directory is writable; what a user without the permission sees."""
+    from grokbench import rundir
+
+    (tmp_path / "read_only").mkdir()
+    monkeypatch.setattr(rundir.os, "access", lambda path, mode: False)
+    assert main(["run", *TINY, f"hydra.run.dir={tmp_path / 'read_only' / 'run'}"]) == 2
+    assert error_lines(capsys) == [(f"error: hydra.run.dir={tmp_path / 'read_only' / 'run'} cannot hold a run: "
+                                   f"{tmp_path / 'read_only'} is not writable; allowed: a path where a directory "
+                                   "can be created and written")]

@@ -13,11 +13,20 @@ import sys
 from pathlib import Path
 
 import pytest
-from resumable import TINY, assert_same_run, subprocess_env
+from resumable import TINY, assert_same_run, metrics_rows, subprocess_env
 
 from grokbench import run
 from grokbench.config import compose_config
 from grokbench.rundir import LOCK_NAME, RunDirInUse, exclusive
+
+
+@pytest.fixture(autouse=True)
+def sigint_as_in_a_terminal():
+    """SIGINT handled as in a foreground terminal (and so at its default in subprocesses), even
+    where pytest was started ignoring it (a script's background job): a run keeps ignoring it then."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def signal_at(step: int, signum: int) -> list[str]:
@@ -43,14 +52,24 @@ def test_a_signal_ends_the_run_at_its_step_and_resuming_loses_nothing(signum, tm
 
 
 @pytest.mark.slow
-def test_a_crash_after_a_checkpoint_resumes_without_duplicate_metrics_rows(tmp_path, uninterrupted):
-    """A kill between checkpoints: the rows after the checkpoint are logged again, once."""
-    killed = run.train(compose_config([*TINY, *signal_at(150, signal.SIGINT)], tmp_path))
-    assert killed["interrupted"] == "SIGINT"
-    (tmp_path / "checkpoints" / "last.ckpt").unlink()
-    run.train(compose_config([*TINY, "trainer.max_steps=240", *signal_at(130, signal.SIGINT)], tmp_path))
+def test_a_crash_between_checkpoints_resumes_without_lost_or_duplicate_metrics_rows(tmp_path, uninterrupted):
+    """Checkpoint at 120, evaluations logged at 120 and 140, crash at 150: the resumed run starts at
+    120 and logs 140 again; metrics.csv keeps each step once."""
+    crash = ["+callbacks.crash._target_=injected.CrashAt", "+callbacks.crash.step=150"]
+    crashed = run.train(compose_config([*TINY, *crash], tmp_path))
+    assert crashed["status"] == "failed" and crashed["error"] == "RuntimeError: crashed at step 150"
+    assert "interrupted" not in crashed
+    assert [r["step"] for r in metrics_rows(tmp_path)][-2:] == ["119", "139"]
     resumed = run.train(compose_config(TINY, tmp_path))
+    assert resumed["resumed_from_step"] == 120
     assert_same_run(resumed, tmp_path, uninterrupted)
+
+
+def test_a_signal_the_process_was_started_ignoring_stays_ignored(tmp_path):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell starts a background job
+    record = run.train(compose_config([*TINY, "trainer.max_steps=140", *signal_at(130, signal.SIGINT)], tmp_path))
+    assert record["status"] == "completed" and record["steps"] == 140
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_a_checkpoint_past_max_steps_is_one_line_and_a_failed_record(tmp_path):

@@ -47,8 +47,9 @@ class Interrupts(Callback):
         if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
             yield self
             return
-        previous = {s: signal.getsignal(s) for s in SIGNALS}
-        for s in SIGNALS:
+        # a signal this process was started ignoring stays ignored (a shell's background job, nohup)
+        previous = {s: signal.getsignal(s) for s in SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
+        for s in previous:
             signal.signal(s, self.handle)
         try:
             yield self
