@@ -212,7 +212,7 @@ def launch_overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
-def base_record(cfg: DictConfig) -> rec.RunRecord:
+def base_record(cfg: DictConfig, overrides: list[str] | None = None) -> rec.RunRecord:
     try:
         resolved = OmegaConf.to_container(cfg, resolve=True)
     except Exception:  # noqa: BLE001 - an unresolvable config still gets a record
@@ -221,7 +221,7 @@ def base_record(cfg: DictConfig) -> rec.RunRecord:
     meta = OmegaConf.to_container(cfg.meta) if isinstance(cfg.get("meta"), DictConfig) else {}
     return {
         "schema_version": rec.SCHEMA_VERSION, "status": "running", "error": None,
-        "recipe": cfg.get("name", "default"), "meta": meta, "overrides": launch_overrides(),
+        "recipe": cfg.get("name", "default"), "meta": meta, "overrides": overrides or launch_overrides(),
         "task": choice_name(cfg, "task"), "task_version": None,
         "task_params": {}, "model": choice_name(cfg, "model"), "method": choice_name(cfg, "method"),
         "seed": cfg.seed, "split_seed": cfg.task.get("split_seed"),
@@ -235,6 +235,8 @@ def base_record(cfg: DictConfig) -> rec.RunRecord:
 def quiet_lightning() -> None:
     """Keep the console to the progress bar and our summary: hardware goes in the record."""
     logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+    # "Received SIGTERM", "Bypassing SIGTERM": an interrupted run says what happened in one line
+    logging.getLogger("lightning.pytorch.trainer.connectors.signal_connector").setLevel(logging.WARNING)
     logging.getLogger("lightning.pytorch").propagate = False
 
 
@@ -266,20 +268,21 @@ def known_warnings():
         yield
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
+def train(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any]:
     """Run one experiment; returns (and writes) its record. Raises GrokbenchError only where no
-    record can be written: a run directory that cannot be made, or one another run holds."""
+    record can be written: a run directory that cannot be made, or one another run holds.
+    `overrides`: the command line it was launched with, where Hydra's runtime does not say."""
     quiet_lightning()
     run_dir = make_run_dir(Path(cfg.run_dir))
     with exclusive(run_dir):
         checkpoint = LastCheckpoint(run_dir / "checkpoints", cfg.checkpoint.get("every_n_steps"))
         with Interrupts(checkpoint).installed() as interrupts:
-            return train_in(cfg, run_dir, checkpoint, interrupts)
+            return train_in(cfg, base_record(cfg, overrides), run_dir, checkpoint, interrupts)
 
 
-def train_in(cfg: DictConfig, run_dir: Path, checkpoint: LastCheckpoint, interrupts: Interrupts) -> dict[str, Any]:
+def train_in(cfg: DictConfig, record: rec.RunRecord, run_dir: Path, checkpoint: LastCheckpoint,
+             interrupts: Interrupts) -> dict[str, Any]:
     started = time.perf_counter()
-    record = base_record(cfg)
     detector = trainer = None
     try:
         check_run_settings(cfg)
@@ -323,9 +326,11 @@ def train_in(cfg: DictConfig, run_dir: Path, checkpoint: LastCheckpoint, interru
         known = user_error(error)
         record.update(status="failed", error=str(known) if known else f"{type(error).__name__}: {error}",
                       traceback=None if known else traceback.format_exc())
-        if interrupts.received is not None:  # the signal, or how Lightning ended the fit after it
+        if interrupts.received is not None and trained_to_the_end(cfg, detector):
+            record.update(status="completed", error=None, traceback=None)  # the signal came after the last step
+        elif interrupts.received is not None:  # the signal, or how Lightning ended the fit after it
             record.update(interrupted=interrupts.received, traceback=None,
-                          error=interrupted_line(cfg, run_dir, record["steps"], interrupts, checkpoint))
+                          error=interrupted_line(cfg, record, run_dir, interrupts, checkpoint))
         elif not isinstance(error, Exception):
             raise
     finally:
@@ -338,16 +343,22 @@ def train_in(cfg: DictConfig, run_dir: Path, checkpoint: LastCheckpoint, interru
     return record
 
 
-def interrupted_line(cfg: DictConfig, run_dir: Path, steps: int, interrupts: Interrupts,
+def trained_to_the_end(cfg: DictConfig, detector: GrokkingDetector | None) -> bool:
+    """Whether the last step and its evaluation are done (the last step is always evaluated)."""
+    return detector is not None and bool(detector.history) and \
+        detector.history[-1]["step"] >= int(cfg.trainer.max_steps)
+
+
+def interrupted_line(cfg: DictConfig, record: rec.RunRecord, run_dir: Path, interrupts: Interrupts,
                      checkpoint: LastCheckpoint) -> str:
     """What happened, where the checkpoint is, and the command that resumes the run."""
     saved = interrupts.saved_step if interrupts.saved_step is not None else \
         (checkpoint.saved_step if checkpoint.path.exists() else None)
     where = f"checkpoint {checkpoint.path} (step {saved:,})" if saved is not None else "no checkpoint"
-    overrides = [o for o in launch_overrides() if override_key(o) not in ("hydra.run.dir", "run_dir")]
+    overrides = [o for o in record["overrides"] if override_key(o) not in ("hydra.run.dir", "run_dir")]
     command = shlex.join(["grokbench", "run", *overrides, f"hydra.run.dir={run_dir}"])
     again = "resume" if saved is not None else "start again"
-    return (f"interrupted by {interrupts.received} at step {steps:,} of {int(cfg.trainer.max_steps):,}; "
+    return (f"interrupted by {interrupts.received} at step {record['steps']:,} of {int(cfg.trainer.max_steps):,}; "
             f"{where}; {again}: {command}")
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -77,3 +78,16 @@ def test_bad_input_found_during_the_run_raises_after_writing_the_failed_record(t
 def test_load_records_of_an_empty_folder(tmp_path):
     with pytest.raises(GrokbenchError, match="no run records"):
         grokbench.load_records(tmp_path)
+
+
+def test_an_interrupted_run_exits_as_the_cli_does_and_its_record_says_how_to_resume(tmp_path):
+    signal_at = ["+callbacks.signal._target_=injected.SignalAt", "+callbacks.signal.step=2",
+                 f"+callbacks.signal.signum={int(signal.SIGTERM)}"]
+    with pytest.raises(SystemExit) as stopped:
+        grokbench.run_experiment([*TINY, *signal_at], run_dir=tmp_path / "run", threads=1)
+    assert stopped.value.code == 143
+    record = read_record(tmp_path / "run" / "record.json")
+    assert record["interrupted"] == "SIGTERM" and record["steps"] == 2
+    assert record["error"].endswith(f"resume: grokbench run {' '.join(TINY)} +callbacks.signal._target_=injected.SignalAt "
+                                    f"+callbacks.signal.step=2 +callbacks.signal.signum=15 threads=1 "
+                                    f"hydra.run.dir={tmp_path / 'run'}")

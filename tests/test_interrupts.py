@@ -35,20 +35,27 @@ def signal_at(step: int, signum: int) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("step", [130, 140])  # 140: the signal comes before that step's evaluation
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_ends_the_run_at_its_step_and_resuming_loses_nothing(signum, tmp_path, uninterrupted):
+def test_a_signal_ends_the_run_at_its_step_and_resuming_loses_nothing(signum, step, tmp_path, uninterrupted):
     name = signal.Signals(signum).name
-    interrupted = run.train(compose_config([*TINY, *signal_at(130, signum)], tmp_path))
+    interrupted = run.train(compose_config([*TINY, *signal_at(step, signum)], tmp_path))
     assert interrupted["status"] == "failed" and interrupted["interrupted"] == name
-    assert interrupted["steps"] == 130 and interrupted["traceback"] is None
-    assert interrupted["curve"] == [r for r in uninterrupted[0]["curve"] if r["step"] <= 130]
+    assert interrupted["steps"] == step and interrupted["traceback"] is None
+    assert interrupted["curve"] == [r for r in uninterrupted[0]["curve"] if r["step"] <= step]  # 140 included
     assert interrupted["profile"]  # the profile of the steps trained so far
     line = interrupted["error"]
-    assert line.startswith(f"interrupted by {name} at step 130 of 240; checkpoint ")
-    assert "(step 130); resume: grokbench run" in line and f"hydra.run.dir={tmp_path}" in line
+    assert line.startswith(f"interrupted by {name} at step {step} of 240; checkpoint ")
+    assert f"(step {step}); resume: grokbench run" in line and f"hydra.run.dir={tmp_path}" in line
     resumed = run.train(compose_config(TINY, tmp_path))
-    assert resumed["resumed_from_step"] == 130
+    assert resumed["resumed_from_step"] == step
     assert_same_run(resumed, tmp_path, uninterrupted)
+
+
+def test_a_signal_after_the_last_step_completes_the_run(tmp_path, uninterrupted):
+    finished = run.train(compose_config([*TINY, *signal_at(240, signal.SIGTERM)], tmp_path))
+    assert finished["status"] == "completed" and finished["error"] is None and "interrupted" not in finished
+    assert_same_run(finished, tmp_path, uninterrupted)
 
 
 @pytest.mark.slow
@@ -120,8 +127,9 @@ def test_grokbench_run_killed_then_resumed_ends_as_uninterrupted(signum, code, t
         resume = [*TINY, f"hydra.run.dir={run_dir}"]
     else:
         name = signal.Signals(signum).name
-        lines = killed.stderr.strip().splitlines()
-        assert lines[-1].startswith(f"error: interrupted by {name} at step 130 of 240; checkpoint {run_dir}")
+        lines = [line for line in killed.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith(f"error: interrupted by {name} at step 130 of 240; "
+                                                       f"checkpoint {run_dir}"), lines
         record = json.loads((run_dir / "record.json").read_text())
         assert record["status"] == "failed" and record["steps"] == 130
         resume = shlex.split(lines[-1].split("; resume: ", 1)[1].split("  (record:")[0])[2:]

@@ -40,6 +40,8 @@ class Interrupts(Callback):
         self.checkpoint = checkpoint
         self.received: str | None = None  # the signal's name, once one came
         self.fitting = False
+        self.trainer = None  # while training
+        self.evaluation_pending = False  # a SIGTERM held back until the evaluation under way ends
         self.saved_step: int | None = None  # the step of the checkpoint saved on the way out
 
     @contextmanager
@@ -63,21 +65,46 @@ class Interrupts(Callback):
             self.received = signal.Signals(signum).name
         if not self.fitting or (signum != signal.SIGTERM and not first):
             raise RunInterrupted(self.received)
-        if signum != signal.SIGTERM and first:
-            # Lightning's SIGTERM handling (installed for the fit; it calls this handler too)
-            # stops at the end of the step, evaluation included, with its loop state consistent
+        if signum != signal.SIGTERM:
+            # Lightning's SIGTERM handling (installed for the fit; it calls this handler too, after
+            # its own) stops at the end of the step, evaluation included, its loop state consistent
             signal.raise_signal(signal.SIGTERM)
+        elif self.trainer.validating:
+            self.hold_back(self.trainer)
+
+    def hold_back(self, trainer) -> None:
+        """Lightning also stops inside an evaluation, and the step's evaluation would be lost to
+        the checkpoint (a resumed run does not redo it): the flag waits until the evaluation
+        ends. Lightning keeps it on its signal connector, with no public setter."""
+        trainer._signal_connector.received_sigterm = False
+        self.evaluation_pending = True
 
     def on_train_start(self, trainer, pl_module) -> None:  # after Lightning installed its handler
-        self.fitting = True
+        self.fitting, self.trainer = True, trainer
+
+    def on_validation_start(self, trainer, pl_module) -> None:  # a signal during the step before
+        if self.fitting and trainer.received_sigterm:
+            self.hold_back(trainer)
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if self.evaluation_pending:
+            # saved here, as the periodic checkpoint is (after the detector took this evaluation):
+            # a resumed run then logs its metrics.csv steps as an uninterrupted one does
+            self.save(trainer)
+            self.evaluation_pending = False
+            trainer._signal_connector.received_sigterm = True  # Lightning stops once the step ends
+
+    def save(self, trainer) -> None:
+        self.checkpoint.save(trainer)
+        self.saved_step = int(trainer.global_step)
 
     def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
-        # Lightning's SIGTERMException also comes from inside an evaluation (trainer.validating):
-        # that step is not complete, so the last periodic checkpoint stands.
+        # only at a step's end (trainer.training) is the step complete; a SIGTERMException from
+        # inside an evaluation (a handler other than this one saw the signal) leaves the last
+        # periodic checkpoint standing
         boundary = isinstance(exception, SIGTERMException) and trainer.training and not trainer.sanity_checking
-        if self.fitting and boundary:
-            self.checkpoint.save(trainer)
-            self.saved_step = int(trainer.global_step)
+        if self.fitting and boundary and self.saved_step != trainer.global_step:
+            self.save(trainer)
 
     def on_train_end(self, trainer, pl_module) -> None:
-        self.fitting = False
+        self.fitting, self.trainer = False, None
