@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # outside a run (a run stops itself: grokbench/callbacks/interrupt.py)
-        print("error: interrupted (SIGINT) outside a run: starting up, or between runs", file=sys.stderr)
+        print("error: interrupted (SIGINT) outside a run; runs already started say in their records what they kept", file=sys.stderr)
         return 130
 
 
