@@ -70,23 +70,27 @@ def run_experiment(overrides: Overrides = None, *, run_dir: str | Path | None = 
 
     `overrides` are `grokbench run`'s: a list of "key=value" strings or a dict {key: value};
     keyword settings are top-level keys (seed=1, threads=1, task="mnist"). Bad input raises
-    GrokbenchError before anything runs, as the CLI exits; a run that fails once its directory
-    exists returns its record with status "failed" and the error, as the CLI records it.
+    GrokbenchError with the CLI's one line, wherever it is found: before the run starts, or
+    during it (a value a task refuses), then after the failed record is written, as the CLI
+    writes it. Any other failure returns the record, status "failed", with its error and
+    traceback. An interrupted run (SIGINT, SIGTERM) raises SystemExit with the CLI's exit code.
     run_dir: default runs/<recipe>/<time>_seed<seed> under the working directory.
     """
-    from grokbench import record as rec
+    from grokbench.callbacks.interrupt import EXIT_CODES
     from grokbench.cli import preflight
     from grokbench.config import compose_config, recipe_rule
+    from grokbench.errors import GrokbenchError
     from grokbench.run import train
 
     listed = recipe_rule(as_overrides(overrides, settings))
     preflight(listed, multirun=False)
     cfg = compose_config(listed)
     cfg.run_dir = str(run_dir or new_run_dir(cfg.name, cfg.seed))
-    record = train(cfg)
-    if not record.get("overrides"):  # outside `grokbench run` there are no Hydra overrides to read
-        record["overrides"] = listed
-        rec.write_record(cfg.run_dir, record)
+    record = train(cfg, overrides=listed)  # outside `grokbench run` there are no Hydra overrides to read
+    if record.get("interrupted"):
+        raise SystemExit(EXIT_CODES[record["interrupted"]])
+    if record["status"] == "failed" and record.get("traceback") is None:  # bad input: one line, no traceback
+        raise GrokbenchError(record["error"])
     return record
 
 

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import hydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
-from grokbench.config import CONF_DIR, check_composes, check_syntax, recipe_rule, sweep_variants
+from grokbench.config import (
+    CONF_DIR,
+    check_composes,
+    check_syntax,
+    options,
+    override_key,
+    recipe_rule,
+    sweep_recipe_keys,
+    sweep_variants,
+    swept_values,
+)
 from grokbench.errors import GrokbenchError
 
 CHECKED_GROUPS = ("task", "model", "optim", "method", "experiment", "logger", "launcher", "measures")
@@ -28,29 +40,50 @@ VALUE_FLAGS = ("--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--conf
                "--config-dir", "-cd", "--experimental-rerun")  # Hydra flags followed by a value
 
 
-def options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
-
-
 def check_choices(overrides: list[str]) -> None:
-    """Unknown group options fail here in one line, before Hydra's multi-line message."""
+    """Unknown group options fail here in one line, before Hydra's multi-line message; a sweep
+    (a,b / choice / glob) is checked option by option."""
+    parser = OverridesParser.create()
     for override in overrides:
-        key, sep, value = override.lstrip("+~").partition("=")
-        if not sep or key not in CHECKED_GROUPS or value in ("", "null"):
+        key = override_key(override)
+        if key not in CHECKED_GROUPS or override.startswith("~") or "=" not in override:
             continue
+        parsed = parser.parse_override(override)
+        choices = swept_values(parsed)
+        if choices is None and (parsed.is_sweep_override() or parsed.value() in ("", None)):
+            continue  # a continuous sweep (another sweeper's), or no option (null)
         allowed = options(key)
-        # a group may take a list of options (+measures=[a,b]); Hydra's sweep syntax a,b too
-        for choice in filter(None, (c.strip() for c in value.strip("[]").split(","))):
+        if choices == []:
+            raise GrokbenchError(f"{override} matches no {key}; available: {', '.join(allowed)}")
+        value = parsed.value()
+        listed = [str(v) for v in value] if isinstance(value, list) else [str(value)]  # +measures=[a,b]
+        for choice in choices if choices is not None else listed:
             if choice not in allowed:
                 raise GrokbenchError(f"unknown {key} {choice!r}; available: {', '.join(allowed)}")
 
 
 def preflight(overrides: list[str], multirun: bool) -> None:
-    """One line for what Hydra would report in several: bad syntax, an unknown option or key."""
+    """One line for what Hydra would report in several: bad syntax, an unknown option or key, an
+    output directory that cannot be made."""
     check_syntax(overrides)
     check_choices(overrides)
     for variant in sweep_variants(overrides) if multirun else [overrides]:
         check_composes(variant)
+    check_output_dir(overrides, multirun)
+
+
+def check_output_dir(overrides: list[str], multirun: bool) -> None:
+    """The directory Hydra will create first (hydra.run.dir, or hydra.sweep.dir for -m), made
+    here: where it is given as a plain path, or the working directory (the default runs/...)."""
+    from grokbench.rundir import make_output_dir, require_free
+
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    given = [o.split("=", 1)[1] for o in overrides if override_key(o) == key and "=" in o]
+    value = given[-1] if given else "."
+    if "${" not in value:
+        make_output_dir(Path(value), key)
+        if given and not multirun:  # Hydra would overwrite a running run's .hydra/ before it locks
+            require_free(Path(value))
 
 
 _failed_runs: list[str] = []  # run dirs of the failed runs of this process
@@ -58,13 +91,21 @@ _failed_runs: list[str] = []  # run dirs of the failed runs of this process
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def hydra_run(cfg: DictConfig) -> None:
+    from grokbench.callbacks.interrupt import EXIT_CODES
     from grokbench.run import summary_line, train  # heavy imports only when a run starts
 
-    record = train(cfg)
+    try:
+        record = train(cfg)
+    except GrokbenchError as error:  # no record: the run directory is unusable or another run's
+        print(f"error: {error}", file=sys.stderr)
+        _failed_runs.append(str(cfg.run_dir))
+        return
     line = summary_line(record)
     if record["status"] == "failed":
         print(f"error: {record['error']}  (record: {cfg.run_dir}/record.json)", file=sys.stderr)
         _failed_runs.append(str(cfg.run_dir))
+        if record.get("interrupted"):  # stop here, the rest of a sweep too
+            raise SystemExit(EXIT_CODES[record["interrupted"]])
         return
     print(line)
     if record["steps_per_second"]:
@@ -94,6 +135,8 @@ def run_command(args: list[str]) -> int:
     multi = any(f in MULTIRUN_FLAGS for f in flags)
     if not any(f in INFO_FLAGS for f in flags):  # --help, --cfg job: show, do not run
         preflight(overrides, multi)
+    if multi:
+        overrides = sweep_recipe_keys(overrides)
     _failed_runs.clear()
     multirun.started.clear()
     argv = sys.argv
@@ -154,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     except GrokbenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outside a run (a run stops itself: grokbench/callbacks/interrupt.py)
+        print("error: interrupted (SIGINT) outside a run; runs already started say in their records what they kept", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Glob, Override
 from hydra.errors import HydraException
 from hydra.utils import get_class
 from omegaconf import DictConfig, open_dict
@@ -97,15 +98,46 @@ def check_syntax(overrides: list[str]) -> None:
             raise GrokbenchError(f"cannot parse {override!r}; {hint}") from None
 
 
+def options(group: str) -> list[str]:
+    """The options of a config group: its files in conf/<group>/."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def swept_values(override: Override) -> list[str] | None:
+    """The values of a discrete sweep (a,b / choice(...) / range(...) / glob(...), a glob over
+    the options of the config group it sweeps); None for one value or a continuous sweep."""
+    if not override.is_discrete_sweep():
+        return None
+    value = override.value()
+    if isinstance(value, Glob):
+        return value.filter(options(override.key_or_group))
+    return list(override.sweep_string_iterator())
+
+
+RECIPE_PARTS = ("task", "model")  # the groups whose keys differ from recipe to recipe
+
+
+def sweep_recipe_keys(overrides: list[str]) -> list[str]:
+    """The overrides of a `-m` sweep over recipes or tasks, Hydra-ready. Hydra composes a sweep's
+    own config once, before expanding it, without the swept options (so with the default recipe):
+    a key of the swept recipes' task or model that the default lacks (task.source for MNIST)
+    fails there. `++key=value` sets a key where it exists and adds it where it does not; every
+    run's config is still checked (preflight composes each recipe, build_task the task's keys)."""
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    if not any(o.key_or_group in ("experiment", *RECIPE_PARTS) and o.is_sweep_override() for o in parsed):
+        return overrides
+    return [f"++{o}" if o[0] not in "+~" and "." in override_key(o) and override_key(o).split(".")[0] in RECIPE_PARTS
+            else o for o in overrides]
+
+
 def sweep_variants(overrides: list[str]) -> list[list[str]]:
     """The override lists to check a `-m` sweep with: the first value of every swept key, then
     each other value of one key at a time (not the whole product: a 5-seed x 10-recipe sweep
     composes 14 configs, not 50)."""
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
-        axes = [([f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
-                 if o.is_discrete_sweep() else [o.input_line]) for o in parsed]
-    except Exception:  # noqa: BLE001 - a sweep kind this cannot expand (glob, interval): Hydra checks it
+        axes = [[f"{o.get_key_element()}={v}" for v in swept_values(o) or []] or [o.input_line] for o in parsed]
+    except Exception:  # noqa: BLE001 - a sweep kind this cannot expand (interval): Hydra checks it
         return []
     first = [values[0] for values in axes]
     variants = [first]

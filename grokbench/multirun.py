@@ -16,6 +16,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from grokbench.errors import GrokbenchError
 from grokbench.record import RECORD_NAME, read_record
 
 CLOCK_SLACK_S = 2.0  # file times vs time.time(): coarse file-system timestamps
@@ -27,6 +28,10 @@ class SweepWatch(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         started.update(dir=Path(str(config.hydra.sweep.dir)), at=time.time())
+        if "submitit" in str(config.hydra.launcher.get("_target_", "")):
+            from grokbench.slurm import use_squeue_without_accounting
+
+            use_squeue_without_accounting()
 
 
 def sweep_run_dirs(sweep_dir: Path, since: float) -> list[Path]:
@@ -47,7 +52,11 @@ def sweep_failures(sweep_dir: Path, since: float) -> list[tuple[Path, str]]:
         if not path.exists():
             failures.append((run_dir, "no record (the job was killed or crashed before writing one)"))
             continue
-        record = read_record(path)
+        try:
+            record = read_record(path)
+        except GrokbenchError as error:
+            failures.append((run_dir, str(error)))
+            continue
         if record.get("status") in ("failed", "running"):
             failures.append((run_dir, str(record.get("error") or "stopped while running")))
     return failures

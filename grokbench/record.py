@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from grokbench.errors import GrokbenchError, require
+
 RECORD_NAME = "record.json"
 # 2: the grokking profile, declared roles (meta), git_dirty, overrides; 3: profile v3 (chance
 # band, plateau as flatness, delay), the held-out size the band comes from, and whether the
@@ -42,7 +44,8 @@ class RunRecord(TypedDict, total=False):
 
     schema_version: int
     status: str                  # running | completed | failed | diverged
-    error: str | None            # one line for bad input; the exception otherwise
+    error: str | None            # one line for bad input or an interrupt; the exception otherwise
+    interrupted: str             # SIGINT | SIGTERM: the run stopped at `steps`, resumable (error says how)
     traceback: str | None
     recipe: str                  # the experiment's `name`
     meta: Meta
@@ -188,7 +191,18 @@ def write_record(run_dir: str | Path, record: dict[str, Any]) -> Path:
 
 
 def read_record(path: str | Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
+    """A record as written; a file that is not one (truncated, corrupt, not an object) is a
+    GrokbenchError naming it, never a JSON traceback."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise GrokbenchError(f"{path} is not valid JSON ({error.msg} at line {error.lineno}, column "
+                             f"{error.colno}: truncated or corrupt)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise GrokbenchError(f"{path} cannot be read ({error})") from None
+    require(isinstance(record, dict), f"{path} is not a run record (a JSON {type(record).__name__}, not an object)")
+    return record
 
 
 def find_records(*roots: str | Path) -> list[Path]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shlex
 import time
 import traceback
 import warnings
@@ -29,12 +30,13 @@ from omegaconf.errors import InterpolationKeyError
 from grokbench import record as rec
 from grokbench.callbacks.checkpoint import LastCheckpoint
 from grokbench.callbacks.detector import GrokkingDetector
+from grokbench.callbacks.interrupt import Interrupts
 from grokbench.callbacks.measures import MeasuresCallback
 from grokbench.callbacks.schedule import EvaluationSchedule
-from grokbench.config import check_task_keys
+from grokbench.config import check_task_keys, override_key
 from grokbench.errors import GrokbenchError, in_chain, require
 from grokbench.kinds import MetricDeclaration
-from grokbench.loggers import build_loggers
+from grokbench.loggers import build_loggers, keep_metrics_before
 from grokbench.measures.catalog import run_measures
 from grokbench.methods.base import Method, build_method
 from grokbench.module import GrokModule
@@ -42,9 +44,11 @@ from grokbench.plot import plot_run
 from grokbench.profile import Profile, ProfileSettings, describe
 from grokbench.profile.levels import FACTS
 from grokbench.progress import progress_callback
+from grokbench.rundir import exclusive, make_run_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MATMUL_PRECISIONS = ("highest", "high", "medium")  # torch.set_float32_matmul_precision's values
+MAX_SEED = 2**32 - 1  # numpy's (and Lightning's seed_everything's) largest seed
 
 
 def user_error(error: BaseException) -> GrokbenchError | None:
@@ -147,7 +151,10 @@ def is_integer(value: Any, at_least: int | None = None) -> bool:
 
 def check_run_settings(cfg: DictConfig) -> None:
     """Settings of the run itself (the task and model check their own): one line each."""
-    require(is_integer(cfg.seed), f"seed={cfg.seed!r} is invalid; allowed: an integer")
+    require(is_integer(cfg.seed) and 0 <= cfg.seed <= MAX_SEED,
+            f"seed={cfg.seed!r} is invalid; allowed: an integer from 0 to {MAX_SEED} (numpy's seed range)")
+    batch = cfg.eval.batch_size
+    require(is_integer(batch, 1), f"eval.batch_size={batch!r} is invalid; allowed: an integer >= 1")
     require(cfg.threads is None or is_integer(cfg.threads, 1),
             f"threads={cfg.threads!r} is invalid; allowed: an integer >= 1 or null (torch's default)")
     matmul = cfg.get("matmul_precision", "highest")
@@ -201,22 +208,41 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
     progress = progress_callback(every // 4) if cfg.progress_bar else None
     if progress is not None:
         callbacks.append(progress)
-    if cfg.checkpoint.every_n_steps:
-        callbacks.append(LastCheckpoint(run_dir / "checkpoints", int(cfg.checkpoint.every_n_steps)))
-    return L.Trainer(
-        **OmegaConf.to_container(cfg.trainer),
-        val_check_interval=every, check_val_every_n_epoch=None, num_sanity_val_steps=0,
-        logger=build_loggers(cfg, run_dir, callbacks), log_every_n_steps=every,
-        callbacks=callbacks, enable_checkpointing=False,
-        enable_progress_bar=isinstance(progress, ProgressBar), enable_model_summary=False,
-        default_root_dir=run_dir)
+    with known_warnings():
+        return L.Trainer(
+            **OmegaConf.to_container(cfg.trainer),
+            val_check_interval=every, check_val_every_n_epoch=None, num_sanity_val_steps=0,
+            logger=build_loggers(cfg, run_dir, callbacks), log_every_n_steps=every,
+            callbacks=callbacks, enable_checkpointing=False,
+            enable_progress_bar=isinstance(progress, ProgressBar), enable_model_summary=False,
+            default_root_dir=run_dir)
 
 
 def resume_path(cfg: DictConfig, run_dir: Path) -> str | None:
-    """last.ckpt of an unfinished run; a finished run (its record says so) starts over."""
+    """last.ckpt of an unfinished run; a finished run (its record says so) starts over. A
+    checkpoint past trainer.max_steps is an error: the run would report more steps than asked."""
     last, record = run_dir / "checkpoints" / "last.ckpt", run_dir / rec.RECORD_NAME
-    finished = record.exists() and rec.read_record(record).get("status") in ("completed", "diverged")
-    return str(last) if cfg.checkpoint.resume and last.exists() and not finished else None
+    if not (cfg.checkpoint.resume and last.exists()) or finished(record):
+        return None
+    step, max_steps = checkpoint_step(last), int(cfg.trainer.max_steps)
+    require(step <= max_steps, f"trainer.max_steps={max_steps} is below the step of {last} ({step:,}), "
+                               f"which this run would resume from; allowed: trainer.max_steps >= {step}, "
+                               "or checkpoint.resume=false to start over")
+    return str(last)
+
+
+def finished(record_path: Path) -> bool:
+    """Whether a run directory's record says its run ended (a corrupt one does not)."""
+    try:
+        return rec.read_record(record_path).get("status") in ("completed", "diverged")
+    except (OSError, GrokbenchError):
+        return False
+
+
+def checkpoint_step(path: str | Path) -> int:
+    """The global step a Lightning checkpoint was saved at (read without loading its tensors)."""
+    state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    return int(state.get("global_step", 0))
 
 
 def summarize_metrics(history: list[dict[str, Any]], declarations: dict[str, MetricDeclaration]
@@ -240,7 +266,7 @@ def launch_overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
-def base_record(cfg: DictConfig) -> rec.RunRecord:
+def base_record(cfg: DictConfig, overrides: list[str] | None = None) -> rec.RunRecord:
     try:
         resolved = OmegaConf.to_container(cfg, resolve=True)
     except Exception:  # noqa: BLE001 - an unresolvable config still gets a record
@@ -249,7 +275,7 @@ def base_record(cfg: DictConfig) -> rec.RunRecord:
     meta = OmegaConf.to_container(cfg.meta) if isinstance(cfg.get("meta"), DictConfig) else {}
     return {
         "schema_version": rec.SCHEMA_VERSION, "status": "running", "error": None,
-        "recipe": cfg.get("name", "default"), "meta": meta, "overrides": launch_overrides(),
+        "recipe": cfg.get("name", "default"), "meta": meta, "overrides": overrides or launch_overrides(),
         "task": choice_name(cfg, "task"), "task_version": None,
         "task_params": {}, "model": choice_name(cfg, "model"), "method": choice_name(cfg, "method"),
         "seed": cfg.seed, "split_seed": cfg.task.get("split_seed"),
@@ -263,6 +289,8 @@ def base_record(cfg: DictConfig) -> rec.RunRecord:
 def quiet_lightning() -> None:
     """Keep the console to the progress bar and our summary: hardware goes in the record."""
     logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+    # "Received SIGTERM", "Bypassing SIGTERM": an interrupted run says what happened in one line
+    logging.getLogger("lightning.pytorch.trainer.connectors.signal_connector").setLevel(logging.WARNING)
     logging.getLogger("lightning.pytorch").propagate = False
 
 
@@ -287,17 +315,29 @@ def known_warnings():
         # nothing of ours uses it, and Lightning has to change it, not us.
         warnings.filterwarnings("ignore", message=r".*LeafSpec.*", category=FutureWarning,
                                 module=r"lightning\.pytorch\.utilities\._pytree")
+        # Where SLURM is installed, Lightning suggests `srun` for multi-process training; a run is
+        # one process (check_run_settings), and SLURM jobs go through the launcher (conf/launcher).
+        warnings.filterwarnings("ignore", message=r"The `srun` command is available", category=UserWarning,
+                                module=r"lightning\.fabric\.plugins\.environments\.slurm")
         yield
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Run one experiment; always returns (and writes) its record."""
+def train(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Run one experiment; returns (and writes) its record. Raises GrokbenchError only where no
+    record can be written: a run directory that cannot be made, or one another run holds.
+    `overrides`: the command line it was launched with, where Hydra's runtime does not say."""
     quiet_lightning()
-    run_dir = Path(cfg.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = make_run_dir(Path(cfg.run_dir))
+    with exclusive(run_dir):
+        checkpoint = LastCheckpoint(run_dir / "checkpoints", cfg.checkpoint.get("every_n_steps"))
+        with Interrupts(checkpoint).installed() as interrupts:
+            return train_in(cfg, base_record(cfg, overrides), run_dir, checkpoint, interrupts)
+
+
+def train_in(cfg: DictConfig, record: rec.RunRecord, run_dir: Path, checkpoint: LastCheckpoint,
+             interrupts: Interrupts) -> dict[str, Any]:
     started = time.perf_counter()
-    record = base_record(cfg)
-    detector = measures = None
+    detector = trainer = measures = None
     declarations: dict[str, MetricDeclaration] = {}
     try:
         check_run_settings(cfg)
@@ -305,6 +345,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             torch.set_num_threads(int(cfg.threads))
         set_float32_precision(cfg.get("matmul_precision", "highest"))
         L.seed_everything(int(cfg.seed), verbose=False)
+        resume = resume_path(cfg, run_dir)
+        start = checkpoint_step(resume) if resume else 0
         data_started = time.perf_counter()
         task = build_task(cfg)
         record.update(task=task.name, task_version=task.version, task_params=task.params(),
@@ -333,23 +375,30 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         for callback in extra_callbacks:  # a callback that logs declares its keys
             declarations.update(getattr(callback, "declarations", dict)())
         extra_callbacks += [measures] if measures else []
-        trainer = build_trainer(cfg, run_dir, [detector, *extra_callbacks])
+        keep_metrics_before(run_dir, start)
+        trainer = build_trainer(cfg, run_dir, [detector, checkpoint, interrupts, *extra_callbacks])
         record["hardware"] = rec.hardware(trainer.strategy.root_device, trainer.precision)
         fit_started = time.perf_counter()
-        with known_warnings():
-            trainer.fit(module, datamodule=task, ckpt_path=resume_path(cfg, run_dir))
-        fit_seconds = time.perf_counter() - fit_started
-        start = next((c.resumed_from_step for c in trainer.callbacks if isinstance(c, LastCheckpoint)), 0)
-        trained = trainer.global_step - start  # a resumed run times only the steps it trained
-        record.update(steps=int(trainer.global_step), fit_seconds=round(fit_seconds, 3),
-                      resumed_from_step=start, stopped_by=stop_reason(trainer),
-                      steps_per_second=round(trained / fit_seconds, 2) if fit_seconds else None)
+        try:
+            with known_warnings():
+                trainer.fit(module, datamodule=task, ckpt_path=resume)
+        finally:
+            fit_seconds = time.perf_counter() - fit_started
+            trained = trainer.global_step - checkpoint.resumed_from_step  # a resumed run times only its own steps
+            record.update(steps=int(trainer.global_step), fit_seconds=round(fit_seconds, 3),
+                          resumed_from_step=checkpoint.resumed_from_step, stopped_by=stop_reason(trainer),
+                          steps_per_second=round(trained / fit_seconds, 2) if fit_seconds and trained else None)
         record["status"] = "completed"
     except BaseException as error:  # the record must be written whatever failed
         known = user_error(error)
         record.update(status="failed", error=str(known) if known else f"{type(error).__name__}: {error}",
                       traceback=None if known else traceback.format_exc())
-        if not isinstance(error, Exception):  # interrupted (Ctrl-C, SIGTERM): record, then stop
+        if interrupts.received is not None and trained_to_the_end(cfg, detector):
+            record.update(status="completed", error=None, traceback=None)  # the signal came after the last step
+        elif interrupts.received is not None:  # the signal, or how Lightning ended the fit after it
+            record.update(interrupted=interrupts.received, traceback=None,
+                          error=interrupted_line(cfg, record, run_dir, interrupts, checkpoint))
+        elif not isinstance(error, Exception):
             raise
     finally:
         record["wall_seconds"] = round(time.perf_counter() - started, 3)
@@ -361,6 +410,25 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if record["curve"]:
         plot_run(record, run_dir / "curves.png")
     return record
+
+
+def trained_to_the_end(cfg: DictConfig, detector: GrokkingDetector | None) -> bool:
+    """Whether the last step and its evaluation are done (the last step is always evaluated)."""
+    return detector is not None and bool(detector.history) and \
+        detector.history[-1]["step"] >= int(cfg.trainer.max_steps)
+
+
+def interrupted_line(cfg: DictConfig, record: rec.RunRecord, run_dir: Path, interrupts: Interrupts,
+                     checkpoint: LastCheckpoint) -> str:
+    """What happened, where the checkpoint is, and the command that resumes the run."""
+    saved = interrupts.saved_step if interrupts.saved_step is not None else \
+        (checkpoint.saved_step if checkpoint.path.exists() else None)
+    where = f"checkpoint {checkpoint.path} (step {saved:,})" if saved is not None else "no checkpoint"
+    overrides = [o for o in record["overrides"] if override_key(o) not in ("hydra.run.dir", "run_dir")]
+    command = shlex.join(["grokbench", "run", *overrides, f"hydra.run.dir={run_dir}"])
+    again = "resume" if saved is not None else "start again"
+    return (f"interrupted by {interrupts.received} at step {record['steps']:,} of {int(cfg.trainer.max_steps):,}; "
+            f"{where}; {again}: {command}")
 
 
 def finish_detection(record: dict[str, Any], detector: GrokkingDetector,

@@ -38,7 +38,7 @@ from omegaconf import DictConfig, OmegaConf
 from grokbench.board.formatting import fmt_float, fmt_steps, markdown
 from grokbench.cli import CONF_DIR, options
 from grokbench.config import compose_config
-from grokbench.errors import require
+from grokbench.errors import GrokbenchError, require
 from grokbench.methods.catalog import applies, method_names, tuning_plan
 from grokbench.record import RECORD_NAME, read_record
 
@@ -167,9 +167,12 @@ def report(out: Path, runs: list[tuple[str, int]]) -> int:
     rows, bad = [], 0
     for recipe, seed in runs:
         path = out / recipe / f"seed{seed}" / RECORD_NAME
-        record = read_record(path) if path.exists() else {}
+        try:
+            record = read_record(path) if path.exists() else {}
+        except GrokbenchError:
+            record = {"status": "unreadable"}
         status = record.get("status", "missing")
-        bad += status in ("missing", "failed")
+        bad += status in ("missing", "failed", "unreadable", "running")
         rows.append({"recipe": recipe, "seed": str(seed), "status": status,
                      "verdict": str(record.get("verdict")), "generalized step":
                      fmt_steps(record.get("generalized_step")),

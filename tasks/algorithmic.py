@@ -8,6 +8,8 @@ tensors serve a transformer (as a sequence) and an MLP (as embedded operands).
 from __future__ import annotations
 
 import itertools
+import math
+import os
 from collections.abc import Callable
 
 import torch
@@ -150,6 +152,23 @@ class _BinaryOpTask(GrokTask):
         return {"vocab_size": self.n_elements + 2, "seq_len": 4}
 
 
+PAIR_BYTES = 128  # one pair of the table at its peak: inputs, labels, split keys and sorting, in int64
+
+
+def memory_bytes() -> int:
+    """This machine's physical memory."""
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_table_fits(p: int) -> None:
+    """The p² pairs are built in memory at once: a p too large fails here, in one line, rather than
+    in the allocator."""
+    memory = memory_bytes()
+    largest = math.isqrt(memory // PAIR_BYTES)
+    require(p <= largest, f"task.p={p} needs about {p * p * PAIR_BYTES / 1e9:,.0f} GB for its {p * p:,} pairs, "
+                          f"more than this machine's {memory / 1e9:,.0f} GB; allowed: task.p <= {largest:,}")
+
+
 class ModularArithmetic(_BinaryOpTask):
     """a op b mod p for the operator set of Power et al. 2022."""
 
@@ -162,6 +181,7 @@ class ModularArithmetic(_BinaryOpTask):
             raise GrokbenchError(f"task.op={op!r} is unknown; allowed: {', '.join(MODULAR_OPS)} "
                                  f"(or aliases {', '.join(MODULAR_ALIASES)})")
         require(isinstance(p, int) and p >= 2, f"task.p={p!r} is invalid; allowed: an integer >= 2")
+        check_table_fits(p)
         needs_prime = MODULAR_OPS[op][2]
         require(not needs_prime or is_prime(p),
                 f"task.p={p} is not prime; {op} divides, so it needs a prime modulus (e.g. 97, 113)")

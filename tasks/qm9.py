@@ -85,6 +85,12 @@ class QM9(GrokTask):
         self.invalid_smiles, self.featurize_seconds = data["invalid"], data["featurize_seconds"]
         n = self.n_train
         raw = data["targets"]
+        missing = torch.isnan(raw).nonzero().flatten().tolist()
+        if missing:
+            first = data["mol_ids"][missing[0]] if data.get("mol_ids") else f"row {missing[0]}"
+            require(False, f"task.target={self.target} is missing (NaN) for {len(missing)} of the {len(raw)} "
+                           f"molecules drawn (first: {first}); allowed: a source whose {self.target} column "
+                           "has a number for every molecule")
         self.target_mean, self.target_std = raw[:n].mean().item(), raw[:n].std().item()
         require(self.target_std > 0, f"task.target={self.target} is constant on the training molecules")
         targets = (raw - self.target_mean) / self.target_std if self.standardize else raw

@@ -40,3 +40,14 @@ def tiny_mnist(tmp_path):
         datasets.Dataset.from_dict({"image": images, "label": labels}, features=features) \
             .to_parquet(str(root / f"{split}.parquet"))
     return root
+
+
+@pytest.fixture(scope="session")
+def uninterrupted(tmp_path_factory):
+    """The record and metrics.csv rows of tests/resumable.py's tiny run, never interrupted."""
+    from resumable import TINY, metrics_rows
+
+    from grokbench import run
+
+    run_dir = tmp_path_factory.mktemp("uninterrupted")
+    return run.train(compose_config(TINY, run_dir)), metrics_rows(run_dir)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -28,6 +29,7 @@ def test_overrides_from_a_list_a_dict_and_keywords():
     assert as_overrides("seed=2", {}) == ["seed=2"]
 
 
+@pytest.mark.slow
 def test_import_is_cheap_and_exports_the_api():
     code = "import sys, grokbench; assert 'torch' not in sys.modules and 'pandas' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -66,12 +68,26 @@ def test_bad_input_raises_before_anything_runs(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_a_failed_run_returns_its_record(tmp_path):
-    record = grokbench.run_experiment(TINY, run_dir=tmp_path / "run", seed="abc", threads=1)
-    assert record["status"] == "failed" and record["error"] == "seed='abc' is invalid; allowed: an integer"
-    assert read_record(tmp_path / "run" / "record.json")["status"] == "failed"
+def test_bad_input_found_during_the_run_raises_after_writing_the_failed_record(tmp_path):
+    with pytest.raises(GrokbenchError, match=r"^task.p=100003 needs about .* allowed: task.p <= "):
+        grokbench.run_experiment(TINY, run_dir=tmp_path / "run", threads=1, **{"task.p": 100003})
+    record = read_record(tmp_path / "run" / "record.json")
+    assert record["status"] == "failed" and record["error"].startswith("task.p=100003 needs about")
 
 
 def test_load_records_of_an_empty_folder(tmp_path):
     with pytest.raises(GrokbenchError, match="no run records"):
         grokbench.load_records(tmp_path)
+
+
+def test_an_interrupted_run_exits_as_the_cli_does_and_its_record_says_how_to_resume(tmp_path):
+    signal_at = ["+callbacks.signal._target_=injected.SignalAt", "+callbacks.signal.step=2",
+                 f"+callbacks.signal.signum={int(signal.SIGTERM)}"]
+    with pytest.raises(SystemExit) as stopped:
+        grokbench.run_experiment([*TINY, *signal_at], run_dir=tmp_path / "run", threads=1)
+    assert stopped.value.code == 143
+    record = read_record(tmp_path / "run" / "record.json")
+    assert record["interrupted"] == "SIGTERM" and record["steps"] == 2
+    assert record["error"].endswith(f"resume: grokbench run {' '.join(TINY)} +callbacks.signal._target_=injected.SignalAt "
+                                    f"+callbacks.signal.step=2 +callbacks.signal.signum=15 threads=1 "
+                                    f"hydra.run.dir={tmp_path / 'run'}")

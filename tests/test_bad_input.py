@@ -33,6 +33,11 @@ def with_tiny(*overrides: str) -> list[str]:
 
 @pytest.mark.parametrize("override, expected", [
     ("seed=abc", "error: seed='abc' is invalid; allowed: an integer"),
+    ("seed=-1", "error: seed=-1 is invalid; allowed: an integer from 0 to 4294967295 (numpy's seed range)"),
+    ("seed=4294967296", "error: seed=4294967296 is invalid; allowed: an integer from 0 to 4294967295"),
+    ("eval.batch_size=-1", "error: eval.batch_size=-1 is invalid; allowed: an integer >= 1"),
+    ("eval.batch_size=0", "error: eval.batch_size=0 is invalid; allowed: an integer >= 1"),
+    ("task.p=100003", "error: task.p=100003 needs about 1,280 GB for its 10,000,600,009 pairs, more than this machine's"),
     ("trainer.max_steps=0", "error: trainer.max_steps=0 is invalid; allowed: an integer >= 1"),
     ("trainer.max_steps=-1", "error: trainer.max_steps=-1 is invalid; allowed: an integer >= 1"),
     ("threads=0", "error: threads=0 is invalid; allowed: an integer >= 1 or null"),
@@ -69,6 +74,7 @@ def test_unknown_key_is_one_line_saying_how_to_add_one(capsys):
                                     "them); add a new one with +trainer.max_stepz=...")]
 
 
+@pytest.mark.slow
 def test_multi_device_run_is_refused_without_a_traceback(tmp_path):
     """Lightning would re-launch sys.argv for each device; the suite runs one device per run."""
     done = subprocess.run([sys.executable, "-m", "grokbench.cli", "run", *with_tiny("trainer.devices=2"),
@@ -91,6 +97,7 @@ def test_basic_sweep_with_a_failed_run_exits_non_zero_and_names_it(capsys, tmp_p
     assert str(tmp_path / "p7") not in err.split("run(s) of the sweep", 1)[1]
 
 
+@pytest.mark.slow
 def test_joblib_sweep_whose_runs_all_failed_exits_non_zero_and_lists_them(tmp_path):
     """The runs happen in joblib's worker processes: the parent reads their records."""
     done = subprocess.run([sys.executable, "-m", "grokbench.cli", "run", "-m", "launcher=joblib", "workers=2",
@@ -161,3 +168,28 @@ def test_a_run_leaves_the_global_warning_filters_alone(capsys, tmp_path):
     assert list(warnings.filters) == before
     silenced = [w for w in caught if "LeafSpec" in str(w.message) or "exists and is not empty" in str(w.message)]
     assert not silenced, [str(w.message) for w in silenced]
+
+
+@pytest.mark.parametrize("multirun", [False, True])
+def test_a_run_directory_under_a_file_is_one_line_before_hydra_starts(capsys, tmp_path, multirun):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    code = main(["run", *(["-m"] if multirun else []), *TINY, f"{key}={blocker / 'run'}"])
+    assert code == 2
+    lines = error_lines(capsys)
+    expected = (f"error: {key}={blocker / 'run'} cannot hold a run: {blocker} is not a directory; "
+                "allowed: a path where a directory can be created and written")
+    assert lines == [expected]
+
+
+def test_an_unwritable_run_directory_is_one_line_before_hydra_starts(capsys, tmp_path, monkeypatch):
+    """As root every directory is writable; what a user without the permission sees."""
+    from grokbench import rundir
+
+    (tmp_path / "read_only").mkdir()
+    monkeypatch.setattr(rundir.os, "access", lambda path, mode: False)
+    assert main(["run", *TINY, f"hydra.run.dir={tmp_path / 'read_only' / 'run'}"]) == 2
+    assert error_lines(capsys) == [(f"error: hydra.run.dir={tmp_path / 'read_only' / 'run'} cannot hold a run: "
+                                   f"{tmp_path / 'read_only'} is not writable; allowed: a path where a directory "
+                                   "can be created and written")]

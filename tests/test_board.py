@@ -225,6 +225,26 @@ def test_old_schema_record_is_refused_naming_the_file(tmp_path):
         load_runs([tmp_path])
 
 
+@pytest.mark.parametrize("content, reason", [
+    ('{"schema_version": 2, "status": "compl', "is not valid JSON (Unterminated string"),
+    ("", "is not valid JSON (Expecting value at line 1, column 1: truncated or corrupt)"),
+    ("[1, 2]", "is not a run record (a JSON list, not an object)"),
+    (json.dumps({"schema_version": 99, "profile": {}}), "is a schema-99 record, newer than this grokbench reads"),
+    (json.dumps({"schema_version": "2", "profile": {}}), "is a schema-'2' record without a grokking profile"),
+])
+def test_a_record_that_is_not_one_is_refused_in_one_line_naming_and_counting_it(records, tmp_path, capsys,
+                                                                                content, reason):
+    bad = tmp_path / "bad" / "seed0" / "record.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(content)
+    total = len(list(records.rglob("record.json"))) + 1
+    assert main(["board", str(records), str(tmp_path / "bad"), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert error.startswith(f"error: 1 of {total} run records refused, nothing read: {bad} {reason}")
+    assert not (tmp_path / "out").exists()
+
+
 def test_readme_table_replaced_between_markers_only(records, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# Title\n\nintro\n\n{MARK_START}\nold table\n{MARK_END}\n\nrest\n")

@@ -58,6 +58,7 @@ def test_unknown_command(capsys):
                                    + ", ".join(__import__("grokbench.cli").cli.COMMANDS)]
 
 
+@pytest.mark.slow
 def test_console_script_prints_no_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "grokbench.cli", "run", "task=nope"],
                             capture_output=True, text=True, timeout=120, check=False)
@@ -131,6 +132,30 @@ def test_task_mnist_with_a_local_source_runs_from_the_command_line(capsys, tmp_p
     record = json.loads((tmp_path / "run" / "record.json").read_text())
     assert code == 0 and record["status"] == "completed", record["error"]
     assert (record["task"], record["recipe"], record["model"], record["num_train"]) == ("mnist", "mnist", "mlp", 30)
+
+
+@pytest.mark.parametrize("recipes", ["quick_mnist,quick_mnist_control", "glob(quick_mnist*)",
+                                     "choice(quick_mnist_control,quick_mnist)"])
+def test_a_sweep_over_recipes_takes_their_task_keys(capsys, tmp_path, tiny_mnist, recipes):
+    """Hydra composes a sweep's own config with the default (modular) recipe, whose task has no
+    `source`; the runs are MNIST's, which has."""
+    code = main(["run", "-m", f"experiment={recipes}", f"task.source={tiny_mnist}", "task.n_train=30",
+                 "model.width=16", *TINY, f"hydra.sweep.dir={tmp_path}"])
+    assert code == 0, capsys.readouterr().err
+    records = [json.loads(p.read_text()) for p in sorted(tmp_path.rglob("record.json"))]
+    assert sorted(r["recipe"] for r in records) == ["quick_mnist", "quick_mnist_control"]
+    assert all(r["status"] == "completed" and r["num_train"] == 30 for r in records)
+
+
+def test_a_glob_matching_no_recipe_and_a_typo_in_a_swept_task_key_are_one_line(capsys, tmp_path, tiny_mnist):
+    capsys.readouterr()  # the fixture's output
+    assert main(["run", "-m", "experiment=glob(nothing*)", *TINY]) == 2
+    expected = f"error: experiment=glob(nothing*) matches no experiment; available: {', '.join(options('experiment'))}"
+    assert error_lines(capsys) == [expected]
+    assert main(["run", "-m", "experiment=quick_mnist,quick_mnist_control", f"task.sourse={tiny_mnist}", *TINY,
+                 f"hydra.sweep.dir={tmp_path}"]) == 2
+    lines = error_lines(capsys)
+    assert len(lines) == 1 and lines[0].startswith("error: task.sourse is not a key of task mnist; its keys: source")
 
 
 def test_a_key_of_another_task_is_one_line_naming_the_task_keys(capsys, tmp_path):

@@ -14,15 +14,17 @@ from grokbench.board.tables import domains, pick_main
 from grokbench.profile import analyze
 from grokbench.profile.sensitivity import majority_of, thinned
 
-RECORDS = Path(__file__).resolve().parent.parent / "results" / "records"
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+BOARDS = ("records", "confirmation/records")  # each folder is one board (its own pairings)
 V3_SCHEMA = 3  # records taken under the v3 profile and its evaluation schedule
 
 
-@pytest.fixture(scope="module")
-def runs():
-    if not RECORDS.is_dir():
-        pytest.skip(f"no committed records at {RECORDS} (an installed copy, not a checkout)")
-    return load_runs([RECORDS])
+@pytest.fixture(scope="module", params=BOARDS)
+def runs(request):
+    records = RESULTS / request.param
+    if not records.is_dir():
+        pytest.skip(f"no committed records at {records}")
+    return load_runs([records])
 
 
 def thinned_verdict(row, schedule):

@@ -9,6 +9,7 @@ from grokbench.callbacks.detector import GrokkingDetector
 from grokbench.kinds import declare_run
 from grokbench.profile import ProfileSettings
 
+
 class FakeModule:
     """What the detector reads of a module: the declarations of the keys it logs."""
 

@@ -3,6 +3,8 @@
 import math
 from pathlib import Path
 
+import pytest
+
 from grokbench.api import load_records
 from grokbench.record import read_record
 from grokbench.run import train
@@ -20,6 +22,7 @@ def test_tiny_run_writes_record_and_curve(run_config):
     assert (Path(cfg.run_dir) / "curves.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_default_recipe_memorizes_at_chance_and_generalizes_much_later(run_config):
     """The default recipe trained for real, with its leak-free split: the training set is fit
     while the held-out pairs are at (or, on a group table, just below) chance, and they are

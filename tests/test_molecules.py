@@ -84,6 +84,18 @@ def test_task_standardizes_with_training_statistics_and_counts_invalid(tmp_path)
     assert isinstance(s.train_inputs, tuple) and s.train_inputs[1].shape == (12, len(BOND_TYPES), 9, 9)
 
 
+def test_missing_targets_are_named_as_missing_not_constant(tmp_path):
+    source = write_qm9(tmp_path / "qm9.csv")
+    frame = pd.read_csv(source)
+    frame.loc[[1, 4], "alpha"] = float("nan")
+    frame.to_csv(source, index=False)
+    with pytest.raises(GrokbenchError) as error:
+        QM9(source=str(source), n_train=12, n_val=12, split_seed=0).setup()
+    message = str(error.value)
+    assert message.startswith("task.target=alpha is missing (NaN) for 2 of the 24 molecules drawn (first: gdb_")
+    assert "allowed: a source whose alpha column has a number for every molecule" in message
+
+
 def test_bad_column_and_offline_errors_name_what_to_do(tmp_path, monkeypatch):
     source = write_qm9(tmp_path / "qm9.csv")
     with pytest.raises(GrokbenchError, match=r"qm9\.csv has no column 'cv'"):

@@ -102,6 +102,7 @@ def test_every_task_takes_the_seed_as_its_split_seed(task):
     assert issubclass(get_class(cfg.task._target_), GrokTask)  # so its __init__ passes split_seed on
 
 
+@pytest.mark.slow
 def test_tiny_two_seed_suite_gives_records_with_different_splits(tmp_path):
     suite = OmegaConf.create({"overrides": ["progress_bar=false"],
                               "sweeps": {"tiny": {"experiments": ["default"], "seeds": [0, 1]}}})
@@ -205,6 +206,7 @@ class KillAt(L.Callback):
             raise RuntimeError(f"killed at step {self.step}")
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_from_its_checkpoint_with_the_same_detector_state(tmp_path, monkeypatch):
     uninterrupted = run.train(compose_config(TINY, tmp_path / "full"))
     build = run.build_trainer

@@ -51,6 +51,7 @@ def weight_decay_sweep() -> list[dict]:
     return runs
 
 
+@pytest.mark.slow
 def test_a_grid_sweep_keeps_its_overrides_and_gives_a_row_per_setting(tmp_path):
     suite = OmegaConf.create({"overrides": ["progress_bar=false"], "sweeps": {"tiny": {
         "experiments": ["default"], "seeds": [0], "grid": {"optim.weight_decay": [0, 0.5]}}}})

@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 
 from grokbench.board.settings import assign_settings, launch_overrides, setting_order
-from grokbench.errors import require
+from grokbench.errors import GrokbenchError, require
 from grokbench.profile import FACTS, Profile, ProfileSettings
-from grokbench.record import READABLE_SCHEMAS, find_records, read_record
+from grokbench.record import READABLE_SCHEMAS, SCHEMA_VERSION, find_records, read_record
 
 DOMAIN_ORDER = ("modular", "s5", "mnist", "cifar10", "imdb", "qm9")
 # a configuration: what the board pools runs over (seeds only); `setting` splits a sweep (settings.py)
@@ -55,10 +55,17 @@ def clean_curve(curve: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 
 
 def check_schema(path: Path, record: dict[str, Any]) -> None:
+    """Only the schemas this grokbench reads (2 and 3: the board recomputes both profiles from
+    the curve): an older record has no curve-based profile, a newer or unknown one may mean
+    other things by the same keys."""
     version = record.get("schema_version", 1)
-    require(version in READABLE_SCHEMAS and isinstance(record.get("profile"), dict),
-            f"{path} is a schema-{version} record; allowed: schema {' or '.join(map(str, READABLE_SCHEMAS))} "
-            "records with a grokking profile (rerun it with this grokbench)")
+    known = isinstance(version, int) and not isinstance(version, bool)
+    require(not known or version <= SCHEMA_VERSION,
+            f"{path} is a schema-{version} record, newer than this grokbench reads; allowed: schema "
+            f"{' or '.join(map(str, READABLE_SCHEMAS))} records (update grokbench)")
+    require(known and version in READABLE_SCHEMAS and isinstance(record.get("profile"), dict),
+            f"{path} is a schema-{version!r} record without a grokking profile; allowed: schema "
+            f"{' or '.join(map(str, READABLE_SCHEMAS))} records (rerun it with this grokbench)")
 
 
 def profile_facts(record: dict[str, Any]) -> dict[str, Any]:
@@ -146,11 +153,21 @@ def runs_frame(records: list[tuple[Path, dict[str, Any]]], group_by: list[str] |
 
 
 def load_records(run_dirs: list[str | Path]) -> list[tuple[Path, dict[str, Any]]]:
-    """(path, record) of every record under the directories; old-schema records are refused."""
+    """(path, record) of every record under the directories. A file that is not a record of this
+    schema (truncated, corrupt, older or newer) is refused, with every other one: a table
+    missing a run without a word would mislead. One line names them and counts them."""
     paths = find_records(*run_dirs)
     require(bool(paths), f"no run records (record.json) under {', '.join(map(str, run_dirs))}; "
                          "allowed: directories holding run directories")
-    records = [(path, read_record(path)) for path in paths]
-    for path, record in records:
-        check_schema(path, record)
+    records, refused = [], []
+    for path in paths:
+        try:
+            record = read_record(path)
+            check_schema(path, record)
+        except GrokbenchError as error:
+            refused.append(str(error))
+            continue
+        records.append((path, record))
+    shown = "; ".join(refused[:3]) + (f"; and {len(refused) - 3} more" if len(refused) > 3 else "")
+    require(not refused, f"{len(refused)} of {len(paths)} run records refused, nothing read: {shown}")
     return records

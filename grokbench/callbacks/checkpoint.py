@@ -18,9 +18,9 @@ LAST = "last.ckpt"
 
 
 class LastCheckpoint(Callback):
-    def __init__(self, dirpath: str | Path, every_n_steps: int):
+    def __init__(self, dirpath: str | Path, every_n_steps: int | None):
         self.path = Path(dirpath) / LAST
-        self.every_n_steps = int(every_n_steps)
+        self.every_n_steps = None if every_n_steps is None else int(every_n_steps)  # None: on interrupt only
         self.saved_step = 0
         self.resumed_from_step = 0  # global step the fit started from (0 unless resumed)
 
@@ -29,14 +29,14 @@ class LastCheckpoint(Callback):
 
     def on_validation_end(self, trainer, pl_module) -> None:
         step = int(trainer.global_step)
-        if trainer.sanity_checking or step - self.saved_step < self.every_n_steps:
+        if trainer.sanity_checking or self.every_n_steps is None or step - self.saved_step < self.every_n_steps:
             return
         self.save(trainer)
 
     def save(self, trainer) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{LAST}.{os.getpid()}.tmp")
-        trainer.save_checkpoint(tmp)
+        trainer.save_checkpoint(tmp, weights_only=False)  # callbacks too: the detector history
         if trainer.is_global_zero:
             os.replace(tmp, self.path)
         self.saved_step = int(trainer.global_step)
