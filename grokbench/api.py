@@ -76,7 +76,7 @@ def run_experiment(overrides: Overrides = None, *, run_dir: str | Path | None = 
     traceback. An interrupted run (SIGINT, SIGTERM) raises SystemExit with the CLI's exit code.
     run_dir: default runs/<recipe>/<time>_seed<seed> under the working directory.
     """
-    from grokbench.callbacks.interrupt import EXIT_CODES
+    from grokbench.callbacks.interrupt import exit_code
     from grokbench.cli import preflight
     from grokbench.config import compose_config, recipe_rule
     from grokbench.errors import GrokbenchError
@@ -88,7 +88,7 @@ def run_experiment(overrides: Overrides = None, *, run_dir: str | Path | None = 
     cfg.run_dir = str(run_dir or new_run_dir(cfg.name, cfg.seed))
     record = train(cfg, overrides=listed)  # outside `grokbench run` there are no Hydra overrides to read
     if record.get("interrupted"):
-        raise SystemExit(EXIT_CODES[record["interrupted"]])
+        raise SystemExit(exit_code(record["interrupted"]))
     if record["status"] == "failed" and record.get("traceback") is None:  # bad input: one line, no traceback
         raise GrokbenchError(record["error"])
     return record

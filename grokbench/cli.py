@@ -91,7 +91,7 @@ _failed_runs: list[str] = []  # run dirs of the failed runs of this process
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def hydra_run(cfg: DictConfig) -> None:
-    from grokbench.callbacks.interrupt import EXIT_CODES
+    from grokbench.callbacks.interrupt import exit_code
     from grokbench.run import summary_line, train  # heavy imports only when a run starts
 
     try:
@@ -105,7 +105,7 @@ def hydra_run(cfg: DictConfig) -> None:
         print(f"error: {record['error']}  (record: {cfg.run_dir}/record.json)", file=sys.stderr)
         _failed_runs.append(str(cfg.run_dir))
         if record.get("interrupted"):  # stop here, the rest of a sweep too
-            raise SystemExit(EXIT_CODES[record["interrupted"]])
+            raise SystemExit(exit_code(record["interrupted"]))
         return
     print(line)
     if record["steps_per_second"]:

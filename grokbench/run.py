@@ -396,8 +396,8 @@ def train_in(cfg: DictConfig, record: rec.RunRecord, run_dir: Path, checkpoint: 
         if interrupts.received is not None and trained_to_the_end(cfg, detector):
             record.update(status="completed", error=None, traceback=None)  # the signal came after the last step
         elif interrupts.received is not None:  # the signal, or how Lightning ended the fit after it
-            record.update(interrupted=interrupts.received, traceback=None,
-                          error=interrupted_line(cfg, record, run_dir, interrupts, checkpoint))
+            interrupts.line = interrupted_line(cfg, record, run_dir, interrupts, checkpoint)
+            record.update(interrupted=interrupts.received, traceback=None, error=interrupts.line)
         elif not isinstance(error, Exception):
             raise
     finally:

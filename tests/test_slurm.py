@@ -93,7 +93,10 @@ def wait_for(condition, what: str, seconds: float = 180):
         time.sleep(0.5)
 
 
-def test_a_requeued_job_resumes_from_its_checkpoint_to_the_record_of_an_uninterrupted_run(tmp_path, uninterrupted):
+def interrupt_after_its_first_checkpoint(tmp_path: Path, interrupt: list[str], uninterrupted) -> str:
+    """Run the tiny run as a SLURM job, `interrupt` it (a command taking the job id) once its
+    first checkpoint is written, release the requeued job and check it ends as an uninterrupted
+    run; the first attempt's log."""
     run_dir = tmp_path / "sweep" / "0_modular_seed0"
     sweep = subprocess.Popen(
         [sys.executable, "-m", "grokbench.cli", "run", "-m", *TINY, *ON_SLURM, "seed=0",
@@ -103,7 +106,7 @@ def test_a_requeued_job_resumes_from_its_checkpoint_to_the_record_of_an_uninterr
     try:
         wait_for(lambda: (run_dir / "checkpoints" / "last.ckpt").exists(), "the first checkpoint")
         (job,) = [p.name for p in (tmp_path / "sweep" / ".submitit").iterdir() if p.name.isdigit()]
-        assert subprocess.run(["scontrol", "requeue", job], check=False).returncode == 0
+        assert subprocess.run([*interrupt, job], check=False).returncode == 0
         wait_for(lambda: job_state(job) == "PENDING", "the requeued job to be pending")
         # SLURM holds a requeued job back for two minutes (its BeginTime); release it now
         subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
@@ -112,8 +115,22 @@ def test_a_requeued_job_resumes_from_its_checkpoint_to_the_record_of_an_uninterr
         if sweep.poll() is None:
             sweep.kill()
     assert sweep.returncode == 0, err[-3000:]
-    job_log = next((tmp_path / "sweep" / ".submitit" / job).glob("*_0_log.err")).read_text()
-    assert "error: interrupted by SIGTERM at step" in job_log  # the first attempt checkpointed on its way out
     record = json.loads((run_dir / "record.json").read_text())
     assert record["resumed_from_step"] > 0
     assert_same_run(record, run_dir, uninterrupted)
+    return next((tmp_path / "sweep" / ".submitit" / job).glob("*_0_log.err")).read_text()
+
+
+def test_a_requeued_job_resumes_from_its_checkpoint_to_the_record_of_an_uninterrupted_run(tmp_path, uninterrupted):
+    log = interrupt_after_its_first_checkpoint(tmp_path, ["scontrol", "requeue"], uninterrupted)
+    assert "error: interrupted by SIGTERM at step" in log  # the first attempt checkpointed on its way out
+
+
+def test_submitits_time_limit_signal_checkpoints_the_step_before_submitit_requeues(tmp_path, uninterrupted):
+    """USR2, which SLURM sends a submitit job before its time limit (hydra.launcher.signal_delay_s)."""
+    log = interrupt_after_its_first_checkpoint(tmp_path, ["scancel", "--signal=USR2"], uninterrupted)
+    stopped = next(line for line in log.splitlines() if "interrupted by SIGUSR2 at step" in line)
+    step = int(stopped.split(" at step ")[1].split(" ")[0].replace(",", ""))
+    assert f"(step {step:,})" in stopped  # checkpointed at the step it stopped at, not the periodic one
+    assert log.index(stopped) < log.index("Caught signal SIGUSR2")  # then submitit's handler ran
+    assert "DUE TO JOB REQUEUE" in log  # and requeued the job

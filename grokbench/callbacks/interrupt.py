@@ -6,11 +6,18 @@ current step and its evaluation are done. SIGINT is passed on to it as a SIGTERM
 would raise KeyboardInterrupt wherever it lands, mid-step, and Lightning would exit). Before
 training starts (data loading) there is nothing to save, so a signal stops the run at once; a
 second Ctrl-C does too, for a run stuck in a long evaluation.
+
+Inside a submitit job (`launcher=slurm`), submitit's own signal (USR2 by default, sent before the
+time limit or on preemption) requeues the job and exits at once, wherever the run is. It is
+taken like SIGTERM here first: the run stops at the end of its step with its checkpoint, and
+only then is submitit's handler called to requeue it.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -20,7 +27,20 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from grokbench.callbacks.checkpoint import LastCheckpoint
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}  # the shell's 128 + signal number
+
+
+def exit_code(signal_name: str) -> int:
+    """The shell's code for a process a signal ended: 128 + its number (SIGINT 130, SIGTERM 143)."""
+    return 128 + signal.Signals[signal_name].value
+
+
+def requeue_signal() -> tuple[signal.Signals, object] | None:
+    """submitit's preemption signal and its handler, inside a submitit job (None elsewhere)."""
+    name = os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2")  # submitit's own setting
+    signum = getattr(signal, f"SIG{name}", None)
+    handler = signal.getsignal(signum) if signum is not None else None
+    inside = callable(handler) and type(getattr(handler, "__self__", None)).__module__.startswith("submitit")
+    return (signum, handler) if inside else None
 
 
 class RunInterrupted(BaseException):
@@ -43,14 +63,17 @@ class Interrupts(Callback):
         self.trainer = None  # while training
         self.evaluation_pending = False  # a SIGTERM held back until the evaluation under way ends
         self.saved_step: int | None = None  # the step of the checkpoint saved on the way out
+        self.line = ""  # what the run's record says about the interrupt (grokbench.run)
 
     @contextmanager
     def installed(self):
         if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
             yield self
             return
+        requeue = requeue_signal()
+        signals = SIGNALS + ((requeue[0],) if requeue else ())
         # a signal this process was started ignoring stays ignored (a shell's background job, nohup)
-        previous = {s: signal.getsignal(s) for s in SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
+        previous = {s: signal.getsignal(s) for s in signals if signal.getsignal(s) is not signal.SIG_IGN}
         for s in previous:
             signal.signal(s, self.handle)
         try:
@@ -58,12 +81,15 @@ class Interrupts(Callback):
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+            if requeue and self.received == requeue[0].name:  # the record is written: now requeue
+                print(f"error: {self.line}", file=sys.stderr, flush=True)
+                requeue[1](requeue[0], None)  # submitit requeues the job and exits
 
     def handle(self, signum, frame) -> None:
         first = self.received is None
         if first:
             self.received = signal.Signals(signum).name
-        if not self.fitting or (signum != signal.SIGTERM and not first):
+        if not self.fitting or (signum == signal.SIGINT and not first):
             raise RunInterrupted(self.received)
         if signum != signal.SIGTERM:
             # Lightning's SIGTERM handling (installed for the fit; it calls this handler too, after
