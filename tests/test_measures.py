@@ -255,7 +255,9 @@ def test_a_new_measure_is_a_module_and_a_config_found_by_ls_and_logged_by_a_run(
     record = train(compose_config([*TINY_MODULAR, "+measures=[first_weight]"], tmp_path / "run"))
     assert record["status"] == "completed", record["error"]
     assert record["measures"]["first_weight"]["knobs"] == {"factor": 2.0}
-    assert [k for k in record["curve"][-1] if k.startswith("measures/")] == ["measures/first_weight"]
+    assert all("measures/first_weight" in row for row in record["curve"])  # beside the recipe's own
+    assert record["metrics"]["measures/first_weight"]["direction"] == "none"
+    assert "measures/first_weight" not in record["best"]
 
 
 def test_best_and_the_progress_line_follow_declarations_not_names():
