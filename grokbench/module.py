@@ -10,7 +10,7 @@ from torch import nn
 from torchmetrics import MeanMetric, MetricCollection
 
 from grokbench.errors import GrokbenchError
-from grokbench.kinds import WEIGHT_NORM_KEY, MetricDeclaration, declare_run, kind_metrics
+from grokbench.kinds import LOSS, WEIGHT_NORM_KEY, MetricDeclaration, declare_run, kind_metrics
 from grokbench.losses import LOSSES
 
 DEFAULT_EVAL_SPLITS = ("train_eval", "val")  # a task's `eval_splits` unless it declares more
@@ -104,7 +104,7 @@ class GrokModule(L.LightningModule):
     def on_validation_epoch_end(self):
         values = {WEIGHT_NORM_KEY: weight_norm(self.model)}
         for split in self.eval_splits:
-            values[f"{split}/loss"] = self.eval_losses[split].compute()
+            values[f"{split}/{LOSS}"] = self.eval_losses[split].compute()
             for name, value in self.eval_metrics[split].compute().items():
                 values[f"{split}/{name}"] = value
             self.eval_losses[split].reset()

@@ -1,5 +1,6 @@
 """The curve figure of one run: the detection metric, the losses and the weight norm against
-steps (log axis), with the detector's levels and steps marked."""
+steps (log axis), with the detector's levels and steps marked; and, when the run had progress
+measures, each of them scaled to its own range over the run."""
 
 from __future__ import annotations
 
@@ -43,14 +44,29 @@ def declared(record: dict[str, Any], **wanted: Any) -> list[str]:
     return [key for key, d in record.get("metrics", {}).items() if all(d.get(k) == v for k, v in wanted.items())]
 
 
+def plot_measures(ax, curve: list[dict[str, Any]], keys: list[str]) -> None:
+    """Each measure rescaled to [0, 1] over the run, so measures in bytes, nats and fractions
+    share one axis: what shows is when each moves, not its size."""
+    for key in keys:
+        steps, values = curve_series(curve, key)
+        if len(values) == 0:
+            continue
+        low, high = values.min(), values.max()
+        ax.plot(steps, (values - low) / (high - low) if high > low else values * 0, label=key)
+    ax.set(xscale="log", xlabel="step", ylabel="measure (scaled to its range over the run)")
+
+
 def plot_run(record: dict[str, Any], path: str | Path) -> Path:
-    """Three panels: the detection metric (train_eval and val), the losses, the weight norm."""
+    """Three panels: the detection metric (train_eval and val), the losses, the weight norm; a
+    fourth with the progress measures, if any."""
     curve = record["curve"]
     settings = record["detector"]["settings"]
     train_key, val_key = settings["train_metric"], settings["val_metric"]
     metric = record.get("metrics", {}).get(train_key, {}).get("metric") or train_key
     reference = (record.get("profile") or {}).get("reference", settings.get("reference"))
-    fig, (ax_metric, ax_loss, ax_norm) = plt.subplots(1, 3, figsize=(15, 4))
+    measures = declared(record, role="measure")
+    fig, axes = plt.subplots(1, 4 if measures else 3, figsize=(20 if measures else 15, 4))
+    ax_metric, ax_loss, ax_norm = axes[:3]
     for key, color in ((train_key, "tab:blue"), (val_key, "tab:red")):
         ax_metric.plot(*curve_series(curve, key), color=color, label=key)
     for plain_val in declared(record, split="val", metric=metric):
@@ -71,7 +87,10 @@ def plot_run(record: dict[str, Any], path: str | Path) -> Path:
         ax_norm.plot(*curve_series(curve, key), color="tab:green", label=key)  # Omnigrok's variable
     mark_steps(ax_norm, record.get("memorized_step"), record.get("generalized_step"))
     ax_norm.set(xscale="log", xlabel="step", ylabel="weight norm (L2)")
-    for ax in (ax_metric, ax_loss, ax_norm):
+    if measures:
+        plot_measures(axes[3], curve, measures)
+        mark_steps(axes[3], record.get("memorized_step"), record.get("generalized_step"))
+    for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(f"{record.get('recipe') or record['task']} · {record['model']} · {record['method']} · "

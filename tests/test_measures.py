@@ -197,7 +197,7 @@ def test_measures_land_in_the_curve_metrics_csv_and_the_record_with_their_declar
 def test_a_measure_that_does_not_apply_is_skipped_with_one_line(run_config, capsys):
     record = train(run_config(["task.p=11", "task.op=x*y", "model=transformer_small", "model.d_model=8",
                                "model.d_mlp=8", "trainer.max_steps=4", "eval.every=4", "threads=1",
-                               "+measures=[fourier_sparsity,activation_sparsity,weight_norm]"]))
+                               "measures=[fourier_sparsity,activation_sparsity,weight_norm]"]))  # the recipe's replaced
     assert record["status"] == "completed", record["error"]
     assert record["measures_skipped"] == {
         "fourier_sparsity": "measure fourier_sparsity does not apply to task modular with task.op=x*y; "
@@ -255,7 +255,9 @@ def test_a_new_measure_is_a_module_and_a_config_found_by_ls_and_logged_by_a_run(
     record = train(compose_config([*TINY_MODULAR, "+measures=[first_weight]"], tmp_path / "run"))
     assert record["status"] == "completed", record["error"]
     assert record["measures"]["first_weight"]["knobs"] == {"factor": 2.0}
-    assert [k for k in record["curve"][-1] if k.startswith("measures/")] == ["measures/first_weight"]
+    assert all("measures/first_weight" in row for row in record["curve"])  # beside the recipe's own
+    assert record["metrics"]["measures/first_weight"]["direction"] == "none"
+    assert "measures/first_weight" not in record["best"]
 
 
 def test_best_and_the_progress_line_follow_declarations_not_names():
