@@ -51,7 +51,7 @@ def rows_by_measure(runs) -> dict[str, dict[str, str]]:
 def test_measure_moving_in_the_plateau_is_counted_with_its_lead_by_hand(tmp_path):
     runs = load_runs([write_runs(tmp_path, records())])
     h = hidden_progress(runs[runs["recipe"] == "tiny"], "measures/norm")
-    assert (h.plateau_runs, h.no_plateau_runs, h.never_generalized) == (4, 1, 1)
+    assert (h.plateau_runs, dict(h.no_plateau), h.never_generalized) == (4, {"above the band": 1}, 1)
     assert math.isclose(h.spread, 0.4) and h.change == -3.0 and h.moves == -1
     # by hand: each generalized plateau run first moves at the first evaluation >= SHIFT_AT
     curve = scripted_curve(generalize_at=3000)
@@ -63,7 +63,7 @@ def test_measure_moving_in_the_plateau_is_counted_with_its_lead_by_hand(tmp_path
     assert row["moves during the plateau"] == "✓ falls (toward its progress direction)"
     assert row["first move before G = 0.9 (median)"] == \
         f"{math.log10(t_gen[1] / first):.2g} decades (3/3 moved before G = 0.9; 1 never reached G = 0.9)"
-    assert row["plateau runs"] == "4 (1 without plateau)"
+    assert row["plateau runs"] == "4 (1 without plateau: above the band 1)"
 
 
 def test_measure_within_its_seed_spread_does_not_move(tmp_path):

@@ -106,7 +106,7 @@ def hidden_figure(domain: str, recipe: str, group: pd.DataFrame, path: Path) -> 
         fig.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False)
     fig.suptitle(f"{domain}: {recipe}: measures scaled to their own range (median over seeds, band: min–max; "
                  "progress direction in brackets)", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))  # room for the title above the columns
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100, metadata={"Software": None}, bbox_inches="tight")
     plt.close(fig)

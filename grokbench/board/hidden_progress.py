@@ -38,6 +38,7 @@ real record was read:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +71,7 @@ class Window:
     memorized: float
     plateau_end: float | None  # None: no plateau
     generalized: float | None
+    no_plateau: str | None = None  # why not: G above or below the band at memorization, or left at once
 
 
 def measure_directions(group: pd.DataFrame) -> dict[str, str]:
@@ -106,11 +108,11 @@ def window(row: pd.Series) -> Window | None:
         return None
     t_gen = number(row["profile.generalized_step"])
     if row["profile.memorized_in_band"] != "inside":
-        return Window(t_mem, None, t_gen)
+        return Window(t_mem, None, t_gen, f"{row['profile.memorized_in_band']} the band")
     t_leave = number(row["profile.leave_step"])
     steps = [number(r.get("step")) for r in row["curve"]]
     inside = [s for s in steps if s is not None and s > t_mem and (t_leave is None or s < t_leave)]
-    return Window(t_mem, max(inside) if inside else None, t_gen)
+    return Window(t_mem, max(inside) if inside else None, t_gen, None if inside else "left at once")
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ class Hidden:
     """One (recipe, measure key): the numbers behind its table row."""
 
     plateau_runs: int
-    no_plateau_runs: int
+    no_plateau: Counter    # why, for the memorized runs without a plateau
     spread: float | None
     change: float | None        # median plateau change, in the measure's units
     moves: int                  # +1 rises, -1 falls, 0 within the spread (or undefined)
@@ -155,13 +157,22 @@ def hidden_progress(group: pd.DataFrame, key: str) -> Hidden:
             continue
         moved = first_move(steps, values, w, start, moves, spread)
         leads.append(-math.inf if moved is None else math.log10(w.generalized / moved))
-    return Hidden(len(plateau), len(runs) - len(plateau), spread, change, moves, sorted(leads), never)
+    no_plateau = Counter(r[0].no_plateau for r in runs if r[0].plateau_end is None)
+    return Hidden(len(plateau), no_plateau, spread, change, moves, sorted(leads), never)
 
 
 def median_lead(leads: list[float]) -> float | None:
     """The median lead, -inf when the median run never moved; None without runs. The lower
     middle value for an even count, so a never-moved run is never averaged with a lead."""
     return leads[(len(leads) - 1) // 2] if leads else None
+
+
+def fmt_plateau_runs(h: Hidden) -> str:
+    """e.g. `6 (4 without plateau: above the band 2, below the band 2)`."""
+    if not h.no_plateau:
+        return str(h.plateau_runs)
+    why = ", ".join(f"{reason} {n}" for reason, n in sorted(h.no_plateau.items()))
+    return f"{h.plateau_runs} ({sum(h.no_plateau.values())} without plateau: {why})"
 
 
 def fmt_moves(h: Hidden, direction: str) -> str:
@@ -198,8 +209,7 @@ def hidden_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
             rows.append({
                 "domain": domain, "recipe": with_setting(config["recipe"], config["setting"]), "measure": key,
                 "progress direction": direction,
-                "plateau runs": f"{h.plateau_runs}" + (f" ({h.no_plateau_runs} without plateau)"
-                                                       if h.no_plateau_runs else ""),
+                "plateau runs": fmt_plateau_runs(h),
                 "seed spread at t_mem": fmt_float(h.spread, 3),
                 "median change over the plateau": fmt_float(h.change, 3),
                 "moves during the plateau": fmt_moves(h, direction),
