@@ -62,7 +62,7 @@ def test_measure_moving_in_the_plateau_is_counted_with_its_lead_by_hand(tmp_path
     row = rows_by_measure(runs)["measures/norm"]
     assert row["moves during the plateau"] == "✓ falls (toward its progress direction)"
     assert row["first move before G = 0.9 (median)"] == \
-        f"{math.log10(t_gen[1] / first):.2g} decades (3/3 moved before G = 0.9; 1 never reached G = 0.9)"
+        f"{math.log10(t_gen[1] / first):.2g} decades (3/3 moved before G = 0.9, 3/3 before G left the band; 1 never reached G = 0.9)"
     assert row["plateau runs"] == "4 (1 without plateau: above the band 1)"
 
 

@@ -32,7 +32,8 @@ real record was read:
   moved ranks below every lead (no lead). The row shows the median over those runs, or "none"
   when the median run never moved, with how many moved before t_gen; plateau runs that never
   reached G = 0.9 cannot say how early the measure was, and are counted as left out. Rows that
-  do not move get no lead.
+  do not move get no lead. Beside it, how many of those runs moved before G left the band: the
+  lead to G = 0.9 includes the visible rise, the count says whether the move was hidden.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ HIDDEN_NOTE = (
     "apart), whether that change is larger than the spread and which way it goes against the measure's "
     "declared progress direction (a measure declared `none` is reported rising or falling), and how "
     "many decades before G = 0.9 it first moved past the spread (median over the plateau runs that "
-    "reached G = 0.9, log10(t_gen / t_first_move); a run that never moved counts as no lead). "
+    "reached G = 0.9, log10(t_gen / t_first_move); a run that never moved counts as no lead), with how many of "
+    "those runs moved before G left the band (the hidden part of the lead). "
     "Definitions: grokbench/board/hidden_progress.py. The figures draw each measure's median over "
     "seeds (band: min–max), scaled to its own range, aligned at memorization and at G = 0.9.")
 
@@ -71,6 +73,7 @@ class Window:
     memorized: float
     plateau_end: float | None  # None: no plateau
     generalized: float | None
+    left: float | None = None      # t_leave; None: G never left the band
     no_plateau: str | None = None  # why not: G above or below the band at memorization, or left at once
 
 
@@ -108,11 +111,11 @@ def window(row: pd.Series) -> Window | None:
         return None
     t_gen = number(row["profile.generalized_step"])
     if row["profile.memorized_in_band"] != "inside":
-        return Window(t_mem, None, t_gen, f"{row['profile.memorized_in_band']} the band")
+        return Window(t_mem, None, t_gen, no_plateau=f"{row['profile.memorized_in_band']} the band")
     t_leave = number(row["profile.leave_step"])
     steps = [number(r.get("step")) for r in row["curve"]]
     inside = [s for s in steps if s is not None and s > t_mem and (t_leave is None or s < t_leave)]
-    return Window(t_mem, max(inside) if inside else None, t_gen, None if inside else "left at once")
+    return Window(t_mem, max(inside) if inside else None, t_gen, t_leave, None if inside else "left at once")
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ class Hidden:
     change: float | None        # median plateau change, in the measure's units
     moves: int                  # +1 rises, -1 falls, 0 within the spread (or undefined)
     leads: list[float]          # per plateau run that reached G = 0.9; -inf: never moved
+    before_leaving: int         # of those, runs that moved before G left the band
     never_generalized: int      # plateau runs left out of the lead
 
 
@@ -150,15 +154,16 @@ def hidden_progress(group: pd.DataFrame, key: str) -> Hidden:
     changes = [value_at(s, v, w.plateau_end) - start for w, s, v, start in plateau]
     change = float(np.median(changes)) if changes else None
     moves = 0 if spread is None or change is None or abs(change) <= spread else int(np.sign(change))
-    leads, never = [], 0
+    leads, never, before_leaving = [], 0, 0
     for w, steps, values, start in plateau if moves else []:
         if w.generalized is None:
             never += 1
             continue
         moved = first_move(steps, values, w, start, moves, spread)
         leads.append(-math.inf if moved is None else math.log10(w.generalized / moved))
+        before_leaving += moved is not None and (w.left is None or moved < w.left)
     no_plateau = Counter(r[0].no_plateau for r in runs if r[0].plateau_end is None)
-    return Hidden(len(plateau), no_plateau, spread, change, moves, sorted(leads), never)
+    return Hidden(len(plateau), no_plateau, spread, change, moves, sorted(leads), before_leaving, never)
 
 
 def median_lead(leads: list[float]) -> float | None:
@@ -197,7 +202,8 @@ def fmt_lead(h: Hidden) -> str:
     ahead = sum(1 for lead in h.leads if lead > 0)
     lead = median_lead(h.leads)
     text = "none" if lead == -math.inf else f"{fmt_float(lead, 2)} decades"
-    return f"{text} ({ahead}/{len(h.leads)} moved before G = 0.9{left_out})"
+    return (f"{text} ({ahead}/{len(h.leads)} moved before G = 0.9, {h.before_leaving}/{len(h.leads)} before G "
+            f"left the band{left_out})")
 
 
 def hidden_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
