@@ -36,10 +36,13 @@ def measured(recipe: str, seed: int, curve: list[dict], **kwargs) -> dict:
 
 
 def records() -> list[dict]:
-    """Modular: four plateau runs (three reach G=0.9, one never does) and one run whose G already
-    left chance at memorization; s5: runs without measures."""
-    runs = [measured("tiny", s, scripted_curve(generalize_at=g)) for s, g in enumerate((3000, 3200, 2800, None))]
-    runs += [measured("tiny", 4, scripted_curve(generalize_at=400))]  # G rising at memorization: no plateau
+    """Modular: four plateau runs (three reach G=0.9, one never does), one run whose G already
+    left chance at memorization, and a control (drawn in the figure, not in the table); s5: runs
+    without measures."""
+    runs = [measured("tiny", s, scripted_curve(generalize_at=g), control="tiny_fast")
+            for s, g in enumerate((3000, 3200, 2800, None))]
+    runs += [measured("tiny", 4, scripted_curve(generalize_at=400), control="tiny_fast")]  # G rising at memorization
+    runs += [measured("tiny_fast", s, scripted_curve(generalize_at=600), role="control") for s in range(2)]
     runs += [make_record("s5_mlp", s, scripted_curve(), domain="s5") for s in range(2)]
     return runs
 
@@ -82,7 +85,7 @@ def test_direction_none_is_reported_either_way_and_against_is_said(tmp_path):
 
 def test_domain_without_measures_has_no_rows_and_the_board_writes(tmp_path):
     runs = load_runs([write_runs(tmp_path / "records", records())])
-    assert {row["domain"] for row in hidden_rows(runs)} == {"modular"}
+    assert {(row["domain"], row["recipe"]) for row in hidden_rows(runs)} == {("modular", "tiny")}
     readme = write_board([tmp_path / "records"], tmp_path / "out").read_text()
     assert "## Hidden progress" in readme and "figures/hidden_modular.png" in readme
     assert not (tmp_path / "out" / "figures" / "hidden_s5.png").exists()

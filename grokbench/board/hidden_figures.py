@@ -2,8 +2,9 @@
 recipe (its universality row), median over seeds with the min-max band, on a log-step axis
 aligned at each run's memorization (x = log10(step / t_mem)) and at its G = 0.9 step
 (x = log10(step / t_gen); runs that never got there are left out of that column, the title
-says how many). Each measure is scaled to its own range over the drawn runs (the row label
-gives the range), so rows compare in shape, not in units. Dotted lines mark the medians of
+says how many); the declared control's median dashed, aligned the same way at its own steps:
+the measure in runs without a delay. Each measure is scaled to its own range over the drawn
+runs (the row label gives the range), so rows compare in shape, not in units. Dotted lines mark the medians of
 memorization, G leaving the chance band, and G = 0.9. Where fewer than half the runs cover an
 aligned step, nothing is drawn. PNGs are saved without metadata.
 """
@@ -53,48 +54,65 @@ def row_series(row: pd.Series, key: str) -> tuple[np.ndarray, np.ndarray]:
     return series(row["curve"], key)
 
 
-def draw_cell(ax, drawn: pd.DataFrame, key: str, anchor: str, scale: tuple[float, float] | None) -> None:
-    """One measure's median and band aligned at `anchor`, and the median of each mark."""
-    aligned = []
+def aligned(drawn: pd.DataFrame, key: str, anchor: str, scale: tuple[float, float] | None) -> tuple[np.ndarray, ...]:
+    """The runs' values of `key`, scaled to `scale`, on x = log10(step / the run's `anchor` step)."""
+    series_list = []
     for _, row in drawn.iterrows():
         steps, values = row_series(row, key)
         if steps.size:
             low, high = scale or (0.0, 1.0)
             scaled = (values - low) / (high - low) if high > low else np.full(values.shape, 0.5)
-            aligned.append((np.log10(steps / float(row[anchor])), scaled))
-    grid, median, low, high = aligned_band(aligned)
+            series_list.append((np.log10(steps / float(row[anchor])), scaled))
+    return aligned_band(series_list)
+
+
+def draw_cell(ax, drawn: pd.DataFrame, controls: pd.DataFrame, key: str, anchor: str,
+              scale: tuple[float, float] | None, control_label: str) -> None:
+    """One measure's median and band aligned at `anchor`, the median of each mark, and the
+    control's median (dashed): the same measure in runs without a delay."""
+    grid, median, low, high = aligned(drawn, key, anchor, scale)
     if grid.size:
         ax.plot(grid, median, color="black", lw=1.4)
         ax.fill_between(grid, low, high, color="black", alpha=0.15, lw=0)
+    grid, median, _, _ = aligned(controls, key, anchor, scale)
+    if grid.size:
+        ax.plot(grid, median, color="tab:purple", lw=1.0, ls="--", label=control_label)
     for column, label, color in MARKS:
         offsets = [np.log10(m / float(a)) for m, a in zip(map(number, drawn[column]), drawn[anchor]) if m]
         if offsets:
             ax.axvline(float(np.median(offsets)), color=color, lw=1.0, ls=":", label=label)
 
 
-def value_range(drawn: pd.DataFrame, key: str) -> tuple[float, float] | None:
-    values = [v for _, row in drawn.iterrows() for v in row_series(row, key)[1]]
+def value_range(drawn: list[pd.DataFrame], key: str) -> tuple[float, float] | None:
+    values = [v for runs in drawn for _, row in runs.iterrows() for v in row_series(row, key)[1]]
     return (float(min(values)), float(max(values))) if values else None
 
 
-def hidden_figure(domain: str, recipe: str, group: pd.DataFrame, path: Path) -> Path | None:
+def having(runs: pd.DataFrame, column: str) -> pd.DataFrame:
+    return runs[[number(s) is not None for s in runs[column]]]
+
+
+def hidden_figure(domain: str, recipe: str, group: pd.DataFrame, control: str | None, controls: pd.DataFrame,
+                  path: Path) -> Path | None:
     directions = measure_directions(group)
-    memorized = group[[number(s) is not None for s in group["profile.memorized_step"]]]
+    memorized = having(group, "profile.memorized_step")
     if not directions or not len(memorized):
         return None
-    generalized = memorized[[number(s) is not None for s in memorized["profile.generalized_step"]]]
+    generalized = having(memorized, "profile.generalized_step")
+    control_memorized = having(controls, "profile.memorized_step")
+    control_drawn = (control_memorized, having(control_memorized, "profile.generalized_step"))
     keys = [G_ROW, *directions]
     fig, axes = plt.subplots(len(keys), 2, figsize=(10, 1.2 * len(keys) + 1.0), sharex="col", squeeze=False)
-    for column, ((anchor, name), drawn) in enumerate(zip(ANCHORS, (memorized, generalized))):
+    for column, ((anchor, name), drawn, own) in enumerate(zip(ANCHORS, (memorized, generalized), control_drawn)):
         left_out = len(memorized) - len(drawn)
         axes[0, column].set_title(f"aligned at {name}: {len(drawn)} runs"
                                   + (f" ({left_out} never reached G = 0.9: left out)" if left_out else ""), fontsize=8)
         axes[-1, column].set_xlabel(f"log10(step / step at {name})", fontsize=8)
         for i, key in enumerate(keys):
-            scale = None if key == G_ROW else value_range(memorized, key)
+            scale = None if key == G_ROW else value_range([memorized, control_memorized], key)
             ax = axes[i, column]
             if len(drawn):
-                draw_cell(ax, drawn, key, anchor, scale)
+                draw_cell(ax, drawn, own, key, anchor, scale, f"control {control} (median of {len(own)} runs)")
             ax.set_ylim(-0.1, 1.1)
             ax.tick_params(labelsize=6)
             ax.grid(alpha=0.3)
@@ -116,9 +134,9 @@ def hidden_figure(domain: str, recipe: str, group: pd.DataFrame, path: Path) -> 
 def hidden_figures(runs: pd.DataFrame, directory: Path) -> dict[str, Path]:
     """Domain -> its hidden-progress PNG (domains whose main recipe logged no measure get none)."""
     paths = {}
-    for domain, config, group, _control, _controls in universality_groups(runs):
+    for domain, config, group, control, controls in universality_groups(runs):
         recipe = with_setting(config["recipe"], config["setting"])
-        drawn = hidden_figure(domain, recipe, group, Path(directory) / f"hidden_{domain}.png")
+        drawn = hidden_figure(domain, recipe, group, control, controls, Path(directory) / f"hidden_{domain}.png")
         if drawn is not None:
             paths[domain] = drawn
     return paths
