@@ -4,11 +4,20 @@ on scripted records: measures added to scripted curves, with their declarations 
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 from fixtures.scripted_records import make_record, scripted_curve, write_runs
 
 from grokbench.board import load_runs, write_board
-from grokbench.board.hidden_progress import hidden_progress, hidden_rows
+from grokbench.board.hidden_progress import (
+    Hidden,
+    fmt_lead,
+    hidden_progress,
+    hidden_rows,
+    median_lead,
+    series,
+    value_at,
+)
 from grokbench.profile import ProfileSettings, analyze
 
 SHIFT_AT = 600  # scripted measures step at this step: after memorization (~300), before G leaves (~1500)
@@ -99,3 +108,15 @@ def test_board_without_any_measure_says_so(tmp_path):
     write_runs(tmp_path / "records", [make_record("tiny", s, scripted_curve()) for s in range(2)])
     readme = write_board([tmp_path / "records"], tmp_path / "out").read_text()
     assert "No universality row's main recipe logged a declared measure." in readme
+
+
+def test_lead_is_none_when_the_median_run_never_moved():
+    h = Hidden(plateau_runs=3, no_plateau=Counter(), spread=0.1, change=-1.0, moves=-1,
+               leads=[-math.inf, -math.inf, 0.5], before_leaving=1, never_generalized=0)
+    assert fmt_lead(h) == "none (1/3 moved before G = 0.9, 1/3 before G left the band)"
+    assert median_lead([-math.inf, 0.2, 0.4, 0.6]) == 0.2  # the lower middle: never averaged with -inf
+
+
+def test_value_at_memorization_is_the_last_logged_one_for_a_sparse_measure():
+    steps, values = series([{"step": 100, "m": 1.0}, {"step": 200}, {"step": 300, "m": 3.0}], "m")
+    assert value_at(steps, values, 250) == 1.0 and value_at(steps, values, 50) is None
