@@ -47,6 +47,7 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
                 phase: list[str] | None = None) -> Path:
     """The board's files; `phase` (x, y): draw phase diagrams over these two keys."""
     from grokbench.board.figures import domain_figures, method_figures  # matplotlib only when writing
+    from grokbench.board.hidden_figures import hidden_figures
     from grokbench.board.phase import phase_figures
     from grokbench.board.sensitivity_figure import sensitivity_figure
 
@@ -64,8 +65,9 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
                                        "e.g. --phase module.init_scale,optim.weight_decay")
     leaderboard_frame(runs).to_csv(out / "leaderboard.csv", index=False, float_format="%.6g", lineterminator="\n")
     drawn = sensitivity_figure(runs, out / "figures" / "sensitivity.png")
+    hidden = {d: str(p.relative_to(out)) for d, p in hidden_figures(runs, out / "figures").items()}
     (out / "README.md").write_text(leaderboard_markdown(runs, figures, allow_mixed, phases, method_plots,
-                                                        str(drawn.relative_to(out)) if drawn else None))
+                                                        str(drawn.relative_to(out)) if drawn else None, hidden))
     if readme:
         update_readme(Path(readme), universality_markdown(runs, allow_mixed))
     return out / "README.md"

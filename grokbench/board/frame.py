@@ -127,6 +127,7 @@ def record_row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
         "torch_version": versions.get("torch"), "torch_threads": hardware.get("torch_threads"),
         "accelerator": hardware.get("accelerator"), "date": str(record.get("started_at") or "unknown")[:10],
         "versions": versions, "hardware": hardware, "curve": clean_curve(record.get("curve")),
+        "metrics": record.get("metrics") or {},  # each logged key's declaration (kinds.MetricDeclaration)
         "launch": launch_overrides(record.get("overrides")), "config": record.get("config") or {},
         "setting": "", "setting_values": {},  # set by assign_settings over all runs of the recipe
     }
