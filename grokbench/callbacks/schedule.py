@@ -10,8 +10,6 @@ decades apart) changes no verdict.
 
 from __future__ import annotations
 
-import math
-
 from lightning.pytorch.callbacks import Callback
 
 PER_DECADE = 20
@@ -38,11 +36,6 @@ def evaluation_interval(step: int, every: int, log_spaced: bool = False, max_ste
     if max_steps is not None and max_steps > step:
         interval = min(interval, max_steps - step)
     return interval
-
-
-def points_per_decade(step: int, interval: int) -> float:
-    """Evaluations per decade at `step` for a local spacing `interval` (ln 10 x step / interval)."""
-    return math.log(10) * step / interval
 
 
 class EvaluationSchedule(Callback):

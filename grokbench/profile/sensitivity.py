@@ -30,10 +30,6 @@ class Point:
     schedule: str
     change: tuple[tuple[str, float], ...]  # the levels set at this point
 
-    @property
-    def is_declared(self) -> bool:
-        return self.schedule == "all" and all(v == getattr(ProfileSettings, k) for k, v in self.change)
-
 
 def verdicts(history: list[dict[str, Any]], settings: ProfileSettings) -> dict[Point, str]:
     """Verdict of the history at every schedule x neighbourhood point."""
