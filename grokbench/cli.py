@@ -31,6 +31,7 @@ commands:
   suite NAME        run a suite of recipes (conf/suite/NAME.yaml) over seeds; suite --help
   board [DIRS]      leaderboard from run records -> results/README.md, leaderboard.csv, figures
   profile RUN_DIR   one run's final profile against its control, and how it moves over the levels
+  forecast [DIRS]   score grokking forecasts leave-one-recipe-out (--run RUN_DIR: one run's forecast)
   compare OLD NEW   exit 1 when grok rate or KM median steps regress from OLD to NEW (see compare --help)
 """
 
@@ -180,7 +181,8 @@ def _lazy(module: str, name: str):
 COMMANDS = {"run": run_command, "ls": ls_command, "suite": _lazy("grokbench.suite", "suite_command"),
             "board": _lazy("grokbench.board", "board_command"),
             "compare": _lazy("grokbench.board.compare", "compare_command"),
-            "profile": _lazy("grokbench.board.one_run", "profile_command")}
+            "profile": _lazy("grokbench.board.one_run", "profile_command"),
+            "forecast": _lazy("grokbench.forecast.command", "forecast_command")}
 
 
 def main(argv: list[str] | None = None) -> int:

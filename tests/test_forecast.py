@@ -104,3 +104,29 @@ def test_a_run_without_decay_is_a_miss_for_the_law_and_a_decided_run_is_not_scor
 
 def test_the_law_needs_training_runs_whose_norm_fell():
     assert fit_norm_law([]) is None
+
+
+def test_the_command_and_the_board_show_the_forecast(tmp_path, capsys):
+    from grokbench.board import write_board
+    from grokbench.cli import main
+
+    runs = [lawful(f"r{k}", s, g) for k, gs in enumerate(((2000, 2400), (3000, 3500), (4000, 4800))) for s, g in
+            enumerate(gs)]
+    root = write_runs(tmp_path / "records", runs)
+    assert main(["forecast", str(root)]) == 0
+    printed = capsys.readouterr().out
+    assert "| recipe     | norm_law: weight-norm first-passage law (Khanh et al. 2026) | 6      |" in printed
+    assert main(["forecast", str(root), "--run", str(root / "r1" / "seed0")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("r1 seed 0: memorized at") and "calibrated on 4 runs of other recipes" in lines[0]
+    assert lines[-1].startswith("  actual: ")
+    readme = write_board([root], tmp_path / "board").read_text()
+    assert "## Forecast" in readme and "(figures/forecast.png)" in readme
+    assert (tmp_path / "board" / "figures" / "forecast.png").is_file()
+
+
+def test_a_cut_below_memorization_is_refused_in_one_line(tmp_path, capsys):
+    from grokbench.cli import main
+
+    assert main(["forecast", str(tmp_path), "--cut", "0.5"]) == 2
+    assert "--cut 0.5 is invalid; allowed: a number >= 1" in capsys.readouterr().err

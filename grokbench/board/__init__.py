@@ -31,6 +31,7 @@ from grokbench.board.render import (
 )
 from grokbench.board.settings import parse_keys
 from grokbench.errors import GrokbenchError, require
+from grokbench.forecast.report import forecast_markdown, score_all
 
 DEFAULT_RUNS = "results/records"
 __all__ = ["MARK_END", "MARK_START", "board_command", "load_runs", "write_board"]
@@ -47,6 +48,7 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
                 phase: list[str] | None = None) -> Path:
     """The board's files; `phase` (x, y): draw phase diagrams over these two keys."""
     from grokbench.board.figures import domain_figures, method_figures  # matplotlib only when writing
+    from grokbench.board.forecast_figure import forecast_figure
     from grokbench.board.hidden_figures import hidden_figures
     from grokbench.board.phase import phase_figures
     from grokbench.board.sensitivity_figure import sensitivity_figure
@@ -66,8 +68,12 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
     leaderboard_frame(runs).to_csv(out / "leaderboard.csv", index=False, float_format="%.6g", lineterminator="\n")
     drawn = sensitivity_figure(runs, out / "figures" / "sensitivity.png")
     hidden = {d: str(p.relative_to(out)) for d, p in hidden_figures(runs, out / "figures").items()}
+    hists, scored = score_all(runs)
+    forecast_png = forecast_figure(scored["recipe"], out / "figures" / "forecast.png")
+    forecast = forecast_markdown(hists, scored, str(forecast_png.relative_to(out)) if forecast_png else None)
     (out / "README.md").write_text(leaderboard_markdown(runs, figures, allow_mixed, phases, method_plots,
-                                                        str(drawn.relative_to(out)) if drawn else None, hidden))
+                                                        str(drawn.relative_to(out)) if drawn else None, hidden,
+                                                        forecast))
     if readme:
         update_readme(Path(readme), universality_markdown(runs, allow_mixed))
     return out / "README.md"

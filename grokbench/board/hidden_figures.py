@@ -89,6 +89,8 @@ def value_range(drawn: list[pd.DataFrame], key: str) -> tuple[float, float] | No
 
 
 def having(runs: pd.DataFrame, column: str) -> pd.DataFrame:
+    if column not in runs:  # no runs at all (a main recipe without a control): an empty frame has no columns
+        return runs
     return runs[[number(s) is not None for s in runs[column]]]
 
 

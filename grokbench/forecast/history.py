@@ -64,9 +64,9 @@ def decay_rate(config: dict[str, Any]) -> float:
 
 
 def history_of(row: pd.Series, factor: float = CUT_FACTOR) -> RunHistory:
-    base = dict(recipe=row["recipe"], domain=row["domain"], seed=row["seed"], budget=number(row["step_budget"]),
-                decay_rate=decay_rate(row["config"]), metrics=row["metrics"] or {},
-                generalized=number(row["profile.generalized_step"]))
+    base = {"recipe": row["recipe"], "domain": row["domain"], "seed": row["seed"], "budget": number(row["step_budget"]),
+            "decay_rate": decay_rate(row["config"]), "metrics": row["metrics"] or {},
+            "generalized": number(row["profile.generalized_step"])}
     cut = online_cut(row["curve"], row, factor) if row["curve"] and row["settings"] else None
     if cut is None:  # a run that ended at G = 0.9 before its cut (a detector stop) was decided before it
         memorized = number(row["profile.memorized_step"])

@@ -60,7 +60,7 @@ def score_leave_out(hists: list[RunHistory], hold_out: str = "recipe",
     key = HOLD_OUT[hold_out]
     scored = [h for h in hists if h.state == SCORED]
     out = []
-    for group in sorted({key(h) for h in scored}):
+    for group in dict.fromkeys(key(h) for h in scored):  # board order (the frame's)
         training = [h for h in scored if key(h) != group]
         held = [h for h in scored if key(h) == group]
         for p in predictors:
