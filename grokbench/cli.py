@@ -182,7 +182,7 @@ COMMANDS = {"run": run_command, "ls": ls_command, "suite": _lazy("grokbench.suit
             "board": _lazy("grokbench.board", "board_command"),
             "compare": _lazy("grokbench.board.compare", "compare_command"),
             "profile": _lazy("grokbench.board.one_run", "profile_command"),
-            "forecast": _lazy("grokbench.forecast.command", "forecast_command")}
+            "forecast": _lazy("grokbench.board.forecast_command", "forecast_command")}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -225,3 +225,14 @@ def curve_series(curve: list[dict[str, Any]], key: str | None) -> tuple[np.ndarr
     points = frame[["step", key]].apply(pd.to_numeric, errors="coerce")
     points = points[(points["step"] > 0) & np.isfinite(points[key])]
     return points["step"].to_numpy(dtype=float), points[key].to_numpy(dtype=float)
+
+
+def number(value: Any) -> float | None:
+    """A finite-or-not float, or None; records write non-finite floats as strings ("nan")."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(result) else result

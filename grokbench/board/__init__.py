@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from grokbench.board.forecast_section import forecast_markdown, score_all
 from grokbench.board.frame import load_records, runs_frame
 from grokbench.board.provenance import check_provenance
 from grokbench.board.reference import apply_control_references
@@ -31,7 +32,6 @@ from grokbench.board.render import (
 )
 from grokbench.board.settings import parse_keys
 from grokbench.errors import GrokbenchError, require
-from grokbench.forecast.report import forecast_markdown, score_all
 
 DEFAULT_RUNS = "results/records"
 __all__ = ["MARK_END", "MARK_START", "board_command", "load_runs", "write_board"]

@@ -16,7 +16,7 @@ import pandas as pd
 from grokbench.board.settings import assign_settings, launch_overrides, setting_order
 from grokbench.errors import GrokbenchError, require
 from grokbench.profile import FACTS, Profile, ProfileSettings
-from grokbench.record import READABLE_SCHEMAS, SCHEMA_VERSION, find_records, read_record
+from grokbench.record import READABLE_SCHEMAS, SCHEMA_VERSION, find_records, number, read_record
 
 DOMAIN_ORDER = ("modular", "s5", "mnist", "cifar10", "imdb", "qm9")
 # a configuration: what the board pools runs over (seeds only); `setting` splits a sweep (settings.py)
@@ -24,17 +24,6 @@ CONFIG_KEYS = ["task", "task_version", "recipe", "model", "method", "setting"]
 BASELINE = "baseline"
 PROFILE_FIELDS = tuple(f.name for f in fields(Profile))
 PROFILE_COLUMNS = tuple(f"profile.{name}" for name in PROFILE_FIELDS)
-
-
-def number(value: Any) -> float | None:
-    """A finite-or-not float, or None; records write non-finite floats as strings ("nan")."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(result) else result
 
 
 def present(value: Any) -> bool:

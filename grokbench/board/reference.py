@@ -48,9 +48,7 @@ def final_value(curve: list[dict], metric: str | None, last: int = FINAL_EVALUAT
 def settings_of(row: pd.Series, reference: float | None = None) -> ProfileSettings:
     """The run's profile settings: its facts and given levels (frame.record_row), the declared
     levels for the rest, and `reference` where the board sets one."""
-    known = set(ProfileSettings.keys())
-    values = {k: v for k, v in row["settings"].items() if k in known}
-    return ProfileSettings(**(values if reference is None else {**values, "reference": reference}))
+    return ProfileSettings.from_facts(row["settings"], reference)
 
 
 def control_level(name: str, controls: pd.DataFrame) -> Level | None:

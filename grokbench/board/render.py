@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from grokbench.board.forecast_section import forecast_markdown, score_all
 from grokbench.board.formatting import markdown
 from grokbench.board.hidden_progress import HIDDEN_NOTE, hidden_rows
 from grokbench.board.pairing import baseline_runs, configurations, control_runs
@@ -25,7 +26,6 @@ from grokbench.board.tables import (
     universality_rows,
 )
 from grokbench.errors import require
-from grokbench.forecast.report import forecast_markdown, score_all
 from grokbench.profile import NEIGHBOURHOOD, PROFILE_VERSION, SCHEDULES, ProfileSettings
 from grokbench.profile.levels import TOP_TRAIN_LEVEL
 

@@ -1,7 +1,8 @@
 """Forecasting grokking: from a run's history up to a cut, will it reach G = 0.9 within its
 budget, and when? Predictors (predictors.py) are calibrated on other recipes' runs and scored
-leave-one-recipe-out on committed records (score.py); `grokbench forecast` (command.py) and the
-board's forecast section read the same functions.
+leave-one-recipe-out on committed records (score.py); `grokbench forecast`
+(board/forecast_command.py) and the board's forecast section (board/forecast_section.py) read the
+same functions. This package reads the board's frame rows but imports nothing of the board.
 
 Definitions, fixed before any committed record was scored (commit of this package):
 

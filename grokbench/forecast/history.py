@@ -1,5 +1,6 @@
 """One run as a forecaster sees it: its history up to the cut, its settings, and (for scoring
-and calibration only) what happened after."""
+and calibration only) what happened after. Built from a row of the board's frame (profiles
+already recomputed against the control's level); imports nothing of the board."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from grokbench.board.frame import number
-from grokbench.board.reference import settings_of
-from grokbench.profile import held_start, progress
+from grokbench.profile import ProfileSettings, held_start, progress
+from grokbench.record import number
 
 CUT_FACTOR = 1.5  # the cut: first evaluation at or after 1.5 x t_mem (package docstring)
 SCORED = "scored"
@@ -44,7 +44,7 @@ class RunHistory:
 def online_cut(curve: list[dict[str, Any]], row: pd.Series, factor: float) -> tuple[float, float] | None:
     """(t_mem, t_cut): the first evaluation at or after factor x t_mem, t_mem from the history
     up to that evaluation only (the profile's spike-tolerant memorization rule)."""
-    s = settings_of(row, number(row["profile.reference"]))
+    s = ProfileSettings.from_facts(row["settings"], number(row["profile.reference"]))  # the board's levels
     rows = [r for r in curve if r.get("step", 0) > 0 and s.train_metric in r and s.val_metric in r]
     steps = np.array([r["step"] for r in rows], dtype=float)
     m = progress([r[s.train_metric] for r in rows], s.chance, s.train_reference)

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grokbench.board.frame import number
 from grokbench.forecast.history import RunHistory
+from grokbench.record import number
 
 MIN_CALIBRATION = 3  # a median of fewer training runs is not a calibration
 WEIGHTS_ROLE, MEASURE_ROLE = "weights", "measure"

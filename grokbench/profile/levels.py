@@ -87,6 +87,14 @@ class ProfileSettings:
             require(value >= 0, f"detector.{name}={value} is invalid; allowed: a number >= 0")
 
     @classmethod
+    def from_facts(cls, values: dict, reference: float | None = None) -> ProfileSettings:
+        """Settings from a record's facts and given levels (unknown keys ignored), the declared
+        levels for the rest, and `reference` where the board sets one."""
+        names = set(cls.keys())
+        known = {k: v for k, v in values.items() if k in names}
+        return cls(**(known if reference is None else {**known, "reference": reference}))
+
+    @classmethod
     def keys(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
 

@@ -1,4 +1,4 @@
-"""The forecast's tables, as the board and `grokbench forecast` print them."""
+"""The forecast section: its tables, as the board and `grokbench forecast` print them."""
 
 from __future__ import annotations
 

@@ -11,11 +11,11 @@ import argparse
 from pathlib import Path
 
 from grokbench.board import load_runs
+from grokbench.board.forecast_section import forecast_markdown
 from grokbench.board.formatting import fmt_steps
 from grokbench.errors import GrokbenchError, require
 from grokbench.forecast.history import CUT_FACTOR, SCORED, histories, history_of
 from grokbench.forecast.predictors import PREDICTORS
-from grokbench.forecast.report import forecast_markdown
 from grokbench.forecast.score import HOLD_OUT, score_leave_out
 from grokbench.record import RECORD_NAME
 
