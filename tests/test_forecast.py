@@ -130,3 +130,13 @@ def test_a_cut_below_memorization_is_refused_in_one_line(tmp_path, capsys):
 
     assert main(["forecast", str(tmp_path), "--cut", "0.5"]) == 2
     assert "--cut 0.5 is invalid; allowed: a number >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", ["grokbench.forecast", "grokbench.board.forecast_command"])
+def test_the_forecast_imports_first_in_a_fresh_interpreter(module):
+    """Entering through the forecast package first once hit an import loop with the board."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
