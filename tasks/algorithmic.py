@@ -173,6 +173,7 @@ class ModularArithmetic(_BinaryOpTask):
     """a op b mod p for the operator set of Power et al. 2022."""
 
     name = "modular"
+    title, board_order = "Modular arithmetic", 10
 
     def __init__(self, op: str = "x+y", p: int = 97, **kwargs):
         super().__init__(**kwargs)
@@ -227,6 +228,7 @@ class PermutationGroup(_BinaryOpTask):
     """Binary operations on S5, all 120² pairs."""
 
     name = "s5"
+    title, board_order = "S5", 20
     n_elements = len(PERMUTATIONS)
 
     def __init__(self, op: str = "a*b", **kwargs):
