@@ -35,7 +35,7 @@ from grokbench.callbacks.measures import MeasuresCallback
 from grokbench.callbacks.schedule import EvaluationSchedule
 from grokbench.config import check_task_keys, override_key
 from grokbench.errors import GrokbenchError, in_chain, require
-from grokbench.kinds import NOISE_OF_KIND, MetricDeclaration
+from grokbench.kinds import LOSS, NOISE_OF_KIND, MetricDeclaration
 from grokbench.loggers import build_loggers, keep_metrics_before
 from grokbench.measures.catalog import run_measures
 from grokbench.methods.base import Method, build_method
@@ -90,7 +90,7 @@ def profile_settings(cfg: DictConfig, task, callbacks: list) -> tuple[ProfileSet
     d = task.detection
     val_metric = cfg.detector.get("val_metric") or f"{d.val_split}/{d.val_metric or d.metric}"
     defaults = {"train_metric": f"train_eval/{d.metric}", "val_metric": val_metric,
-                "val_loss": f"{d.val_split}/loss", "chance": task.chance, "reference": 1.0,
+                "val_loss": f"{d.val_split}/{LOSS}", "chance": task.chance, "reference": 1.0,
                 "heldout_size": heldout_sizes(task, callbacks).get(val_metric),
                 "noise": NOISE_OF_KIND[task.kind]}
     given = {k: v for k, v in OmegaConf.to_container(cfg.detector).items()

@@ -35,14 +35,6 @@ def entry(name: str, domain: str) -> dict[str, Any] | None:
     return None if found is None or found.get("skip") else found
 
 
-def skip_reason(name: str, domain: str) -> str | None:
-    """Why the method does not apply to the domain, as its file declares; None when it applies
-    or is not (or no longer) declared."""
-    if not (CONF_DIR / "method" / f"{name}.yaml").is_file():
-        return None
-    return (declared_for(name, domain) or {}).get("skip")
-
-
 def not_applicable(name: str) -> dict[str, str]:
     """Domain -> why the method does not apply there (what its run records carry); {} for a method
     no longer declared."""
