@@ -57,6 +57,16 @@ from grokbench.suite import load_suite, sweep_commands
 GRADIENTS = [[1.0, 0.0], [3.0, 2.0], [-1.0, 4.0], [5.0, 5.0]]
 METHODS = method_names()  # every conf/method/ option but baseline: nothing lists them
 DOMAINS = domain_names()   # the catalog's: a run's domain is its task's name
+
+
+def grid_domains() -> list[str]:
+    """The domains of the methods suite (`grokbench suite methods`), in its order."""
+    suite = load_suite("methods")
+    found = [compose_config([f"experiment={e}"]).meta.domain for s in suite.sweeps.values() for e in s.experiments]
+    return list(dict.fromkeys(found))
+
+
+GRID_DOMAINS = grid_domains()
 TINY_MODULAR = ["task.p=7", "task.train_fraction=0.6", "model=token_mlp", "model.d_embed=8",
                 "model.width=16", "trainer.max_steps=12", "eval.every=4", "module.warmup_steps=0"]
 
@@ -273,9 +283,8 @@ def test_pending_knobs_are_the_ones_left_null(monkeypatch):
 def test_every_tuned_cell_of_the_grid_has_its_pick_written_in():
     """The grid runs only picked settings: no method's entry on a domain of the methods suite is
     left to tune (a domain outside it may be: its `elsewhere` entry says what to sweep)."""
-    suite = load_suite("methods")
-    grid = {compose_config([f"experiment={e}"]).meta.domain for s in suite.sweeps.values() for e in s.experiments}
-    assert grid and [(m, d) for m in method_names() for d in grid if catalog.status(m, d) == "to tune"] == []
+    assert GRID_DOMAINS and [(m, d) for m in method_names() for d in GRID_DOMAINS
+                             if catalog.status(m, d) == "to tune"] == []
 
 
 def test_domain_settings_come_from_the_run_domain_and_given_knobs_win():
@@ -374,7 +383,8 @@ def test_every_method_runs_on_modular_and_changes_training(run_config, baseline_
 
 @pytest.fixture(scope="module")
 def domain_overrides(tmp_path_factory):
-    """Each other domain's methods-suite recipe, shrunk to a few steps on tiny generated files."""
+    """Each other domain's methods-suite recipe, shrunk to a few steps on tiny generated files
+    (GRID_DOMAINS: a domain the methods suite runs has its row here)."""
     root = tmp_path_factory.mktemp("data")
     mnist, cifar = write_set(root / "mnist", "image", mode="L", size=28), write_set(root / "cifar10", "img", "RGB", 32)
     imdb, qm9 = write_imdb(root / "imdb", n_per_class=10), write_qm9(root / "qm9.csv")
@@ -403,7 +413,7 @@ def weights_after_steps(cfg, task, steps: int = 3) -> torch.Tensor:
     return torch.cat([p.detach().flatten() for p in model.parameters()])
 
 
-@pytest.mark.parametrize("domain", [d for d in DOMAINS if d != "modular"])
+@pytest.mark.parametrize("domain", [d for d in GRID_DOMAINS if d != "modular"])
 def test_every_method_changes_training_on_every_other_domain(domain_overrides, domain, monkeypatch, tmp_path):
     monkeypatch.setenv("GROKBENCH_CACHE", str(tmp_path / "cache"))
     base = compose_config([*domain_overrides[domain], "threads=1"])
