@@ -44,6 +44,7 @@ from torch import nn
 from grokbench.catalog import domain as domain_of
 from grokbench.catalog import domain_names
 from grokbench.errors import require
+from grokbench.kinds import KINDS
 from grokbench.losses import LOSSES
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
@@ -113,7 +114,8 @@ def declared_entry(spec: Mapping[str, Any], domain: str) -> dict[str, Any] | Non
     kinds = applies_to.get("kinds")
     if kinds is not None and domain in domain_names() and domain_of(domain).kind not in kinds:
         known = domain_of(domain)
-        return {"skip": f"{known.title} is {known.kind}; {applies_to.get('reason') or 'the method is for ' + ', '.join(kinds)}"}
+        why = applies_to.get("reason") or f"the method is for {', '.join(kinds)}"
+        return {"skip": f"{known.title} is {known.kind}; {why}"}
     table, elsewhere = spec.get("per_domain"), spec.get("elsewhere")
     if table is None and elsewhere is None:
         return {"tuned": False, "source": "the same on every domain"}
@@ -160,6 +162,10 @@ def resolve(spec: Mapping[str, Any], domain: str) -> tuple[type, MethodSettings]
     unknown = sorted(set(spec) - set(DECLARATION_KEYS) - set(parameters))
     require(not unknown, f"method.{unknown[0] if unknown else ''} is not a knob of method {name}; "
                          f"allowed: {', '.join(parameters)}")
+    applies_to = spec.get("applies_to") or {}
+    unknown = sorted(set(applies_to) - {"kinds", "reason"}) + sorted(set(applies_to.get("kinds") or []) - set(KINDS))
+    require(not unknown, f"method {name}: applies_to {unknown[0] if unknown else ''} is unknown; allowed: "
+                         f"applies_to: {{kinds: [{', '.join(KINDS)}], reason: ...}}")
     entry = domain_entry(spec, domain)
     unknown = sorted(set(entry) - set(ENTRY_KEYS) - set(parameters))
     require(not unknown, f"per_domain.{domain}.{unknown[0] if unknown else ''} of method {name} is not a "
