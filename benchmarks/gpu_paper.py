@@ -1,7 +1,7 @@
 """The papers' long recipes on one GPU within nine minutes, then their speed alone vs shared.
 
-    python benchmarks/gpu_paper.py "$OUT" --data shared/data     # on the GPU machine
-    python benchmarks/gpu_paper.py out --data ../shared/data --dry-run   # here: a few steps each
+    python benchmarks/gpu_paper.py "$OUT" --data data     # on the GPU machine
+    python benchmarks/gpu_paper.py out --data data --dry-run   # here: a few steps each
 
 The sweeps of benchmarks/gpu_paper.yaml start in its order (most valuable first) as long as
 `--max-processes` allows; each sweep is one `grokbench run -m` whose seeds (and experiments) run
@@ -106,7 +106,7 @@ class Sweep:
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="folder for records, logs and summary.md")
-    parser.add_argument("--data", type=Path, required=True, help="folder holding imdb/, cifar10/ (as ../shared/data)")
+    parser.add_argument("--data", type=Path, required=True, help="folder holding imdb/, cifar10/ (e.g. data)")
     parser.add_argument("--dry-run", action="store_true", help="a few steps per recipe on any device, tiny data")
     parser.add_argument("--minutes", type=float, default=9.0, help="wall-time budget of the whole command")
     parser.add_argument("--max-processes", type=int, default=None, help="runs at once (default 8; dry run 2)")

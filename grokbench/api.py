@@ -77,9 +77,9 @@ def run_experiment(overrides: Overrides = None, *, run_dir: str | Path | None = 
     run_dir: default runs/<recipe>/<time>_seed<seed> under the working directory.
     """
     from grokbench.callbacks.interrupt import exit_code
-    from grokbench.cli import preflight
     from grokbench.config import compose_config, recipe_rule
     from grokbench.errors import GrokbenchError
+    from grokbench.preflight import preflight
     from grokbench.run import train
 
     listed = recipe_rule(as_overrides(overrides, settings))

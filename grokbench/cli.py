@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import hydra
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
-from grokbench.config import (
-    CONF_DIR,
-    check_composes,
-    check_syntax,
-    options,
-    override_key,
-    recipe_rule,
-    sweep_recipe_keys,
-    sweep_variants,
-    swept_values,
-)
+from grokbench.config import CONF_DIR, options, recipe_rule, sweep_recipe_keys
 from grokbench.errors import GrokbenchError
+from grokbench.preflight import CHECKED_GROUPS, preflight
 
-CHECKED_GROUPS = ("task", "model", "optim", "method", "experiment", "logger", "launcher", "measures")
 USAGE = """usage: grokbench COMMAND [ARGS]
 
 commands:
@@ -39,52 +27,6 @@ MULTIRUN_FLAGS = ("-m", "--multirun")
 INFO_FLAGS = ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c", "--resolve", "-p", "--package")
 VALUE_FLAGS = ("--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn",
                "--config-dir", "-cd", "--experimental-rerun")  # Hydra flags followed by a value
-
-
-def check_choices(overrides: list[str]) -> None:
-    """Unknown group options fail here in one line, before Hydra's multi-line message; a sweep
-    (a,b / choice / glob) is checked option by option."""
-    parser = OverridesParser.create()
-    for override in overrides:
-        key = override_key(override)
-        if key not in CHECKED_GROUPS or override.startswith("~") or "=" not in override:
-            continue
-        parsed = parser.parse_override(override)
-        choices = swept_values(parsed)
-        if choices is None and (parsed.is_sweep_override() or parsed.value() in ("", None)):
-            continue  # a continuous sweep (another sweeper's), or no option (null)
-        allowed = options(key)
-        if choices == []:
-            raise GrokbenchError(f"{override} matches no {key}; available: {', '.join(allowed)}")
-        value = parsed.value()
-        listed = [str(v) for v in value] if isinstance(value, list) else [str(value)]  # +measures=[a,b]
-        for choice in choices if choices is not None else listed:
-            if choice not in allowed:
-                raise GrokbenchError(f"unknown {key} {choice!r}; available: {', '.join(allowed)}")
-
-
-def preflight(overrides: list[str], multirun: bool) -> None:
-    """One line for what Hydra would report in several: bad syntax, an unknown option or key, an
-    output directory that cannot be made."""
-    check_syntax(overrides)
-    check_choices(overrides)
-    for variant in sweep_variants(overrides) if multirun else [overrides]:
-        check_composes(variant)
-    check_output_dir(overrides, multirun)
-
-
-def check_output_dir(overrides: list[str], multirun: bool) -> None:
-    """The directory Hydra will create first (hydra.run.dir, or hydra.sweep.dir for -m), made
-    here: where it is given as a plain path, or the working directory (the default runs/...)."""
-    from grokbench.rundir import make_output_dir, require_free
-
-    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    given = [o.split("=", 1)[1] for o in overrides if override_key(o) == key and "=" in o]
-    value = given[-1] if given else "."
-    if "${" not in value:
-        make_output_dir(Path(value), key)
-        if given and not multirun:  # Hydra would overwrite a running run's .hydra/ before it locks
-            require_free(Path(value))
 
 
 _failed_runs: list[str] = []  # run dirs of the failed runs of this process
@@ -151,12 +93,16 @@ def run_command(args: list[str]) -> int:
 
 
 def ls_command(args: list[str]) -> int:
+    from grokbench.catalog import domains as catalog_domains
     from grokbench.measures.catalog import listing
     from grokbench.methods.catalog import method_names, status
 
     for group in CHECKED_GROUPS:
         print(f"{group if group.endswith('s') else group + 's':12} {', '.join(options(group))}")
-    domains = options("task")  # a run's domain is its task's name
+    print("\ndomains (a run's domain is its task's name), in board order: kind, default model")
+    for d in catalog_domains():
+        print(f"  {d.name}: {d.kind}, model={d.default_model}")
+    domains = [d.name for d in catalog_domains()]
     print("\nmethod settings per domain (published: from its paper or authors; tuned: picked by "
           "`grokbench suite method_tuning`; to tune: not yet picked; n/a: does not apply)")
     width = max(map(len, method_names())) + 2

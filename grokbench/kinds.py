@@ -17,6 +17,7 @@ from torchmetrics.classification import MulticlassAccuracy
 DIRECTIONS = ("up", "down", "none")  # which way is better (for a measure: which way is progress)
 ROLES = ("score", "loss", "metric", "weights", "measure")
 KINDS = ("classification", "regression")
+DEFAULT_EVAL_SPLITS = ("train_eval", "val")  # a task's `eval_splits` unless it declares more
 WEIGHT_NORM_KEY = "weights/l2"  # the module's one number about the weights (Omnigrok's variable)
 
 
@@ -49,6 +50,9 @@ KIND_METRICS: dict[str, tuple[KindMetric, ...]] = {
                    KindMetric("r2", "up", True, lambda n: R2Score())),
 }
 LOSS = "loss"
+# Each kind's score at chance, as the profile's chance band models it (grokbench/profile/levels.py):
+# accuracy of a guess is binomial, R^2 of the mean predictor has its own spread.
+NOISE_OF_KIND = {"classification": "binomial", "regression": "r2"}
 
 
 def kind_metrics(kind: str) -> tuple[KindMetric, ...]:

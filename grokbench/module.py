@@ -10,10 +10,16 @@ from torch import nn
 from torchmetrics import MeanMetric, MetricCollection
 
 from grokbench.errors import GrokbenchError
-from grokbench.kinds import LOSS, WEIGHT_NORM_KEY, MetricDeclaration, declare_run, kind_metrics
+from grokbench.kinds import (
+    DEFAULT_EVAL_SPLITS,
+    LOSS,
+    WEIGHT_NORM_KEY,
+    MetricDeclaration,
+    declare_run,
+    kind_metrics,
+)
 from grokbench.losses import LOSSES
-
-DEFAULT_EVAL_SPLITS = ("train_eval", "val")  # a task's `eval_splits` unless it declares more
+from grokbench.weights import total_norm
 
 
 def scale_initialization(model: nn.Module, alpha: float) -> None:
@@ -22,10 +28,6 @@ def scale_initialization(model: nn.Module, alpha: float) -> None:
         with torch.no_grad():
             for parameter in model.parameters():
                 parameter.mul_(alpha)
-
-
-def weight_norm(model: nn.Module) -> torch.Tensor:
-    return torch.sqrt(sum(p.detach().pow(2).sum() for p in model.parameters()))
 
 
 # Evaluation metrics never read a value back per batch (on a GPU each read waits for the
@@ -102,7 +104,7 @@ class GrokModule(L.LightningModule):
         return outputs  # for callbacks' on_validation_batch_end (the progress measures read them)
 
     def on_validation_epoch_end(self):
-        values = {WEIGHT_NORM_KEY: weight_norm(self.model)}
+        values = {WEIGHT_NORM_KEY: total_norm(self.model)}
         for split in self.eval_splits:
             values[f"{split}/{LOSS}"] = self.eval_losses[split].compute()
             for name, value in self.eval_metrics[split].compute().items():

@@ -33,7 +33,7 @@ READABLE_SCHEMAS = (2, 3)
 class Meta(TypedDict, total=False):
     """What an experiment declares itself to be (its file's `meta:`), copied into each record."""
 
-    domain: str           # modular | s5 | mnist | cifar10 | imdb | qm9
+    domain: str           # a domain of the catalog (grokbench/catalog.py; `grokbench ls`)
     role: str             # main | control | method
     control: str | None   # a main recipe's control recipe
     baseline: str | None  # a method recipe's baseline recipe

@@ -35,7 +35,7 @@ from grokbench.callbacks.measures import MeasuresCallback
 from grokbench.callbacks.schedule import EvaluationSchedule
 from grokbench.config import check_task_keys, override_key
 from grokbench.errors import GrokbenchError, in_chain, require
-from grokbench.kinds import MetricDeclaration
+from grokbench.kinds import LOSS, NOISE_OF_KIND, MetricDeclaration
 from grokbench.loggers import build_loggers, keep_metrics_before
 from grokbench.measures.catalog import run_measures
 from grokbench.methods.base import Method, build_method
@@ -68,7 +68,6 @@ def choice_name(cfg: DictConfig, group: str) -> str:
     return str(node.get("name") or str(node.get("_target_", "?")).rsplit(".", 1)[-1].lower())
 
 
-NOISE_OF_KIND = {"classification": "binomial", "regression": "r2"}  # kinds.py's metrics at chance
 PROVISIONAL = "the reference was not known at run time: this verdict is against the perfect score; " \
               "the board's, against the control's level, is final"
 
@@ -91,7 +90,7 @@ def profile_settings(cfg: DictConfig, task, callbacks: list) -> tuple[ProfileSet
     d = task.detection
     val_metric = cfg.detector.get("val_metric") or f"{d.val_split}/{d.val_metric or d.metric}"
     defaults = {"train_metric": f"train_eval/{d.metric}", "val_metric": val_metric,
-                "val_loss": f"{d.val_split}/loss", "chance": task.chance, "reference": 1.0,
+                "val_loss": f"{d.val_split}/{LOSS}", "chance": task.chance, "reference": 1.0,
                 "heldout_size": heldout_sizes(task, callbacks).get(val_metric),
                 "noise": NOISE_OF_KIND[task.kind]}
     given = {k: v for k, v in OmegaConf.to_container(cfg.detector).items()
@@ -137,7 +136,7 @@ def build_task(cfg: DictConfig):
 
 def build_module(cfg: DictConfig, task, model: torch.nn.Module, method: Method | None = None) -> GrokModule:
     """The module with the method's loss and optimizer (grokbench/methods/base.py); the method's
-    callbacks go to the trainer (train)."""
+    callbacks go to the trainer (train, which builds the method once and passes it here)."""
     method = method or build_method(cfg.method, task.name)
     settings = OmegaConf.to_container(cfg.module)
     settings["loss"] = method.loss(settings["loss"], task.kind)
@@ -201,7 +200,7 @@ def stop_reason(trainer: L.Trainer) -> str:
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list) -> L.Trainer:
-    check_run_settings(cfg)
+    """The trainer of a run whose settings are checked (check_run_settings, first thing in train_in)."""
     every, max_every = int(cfg.eval.every), cfg.eval.get("max_every")
     max_every = None if max_every is None else int(max_every)
     callbacks.append(EvaluationSchedule(every, bool(cfg.eval.log_spaced), max_every, int(cfg.eval.per_decade)))

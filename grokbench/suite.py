@@ -36,8 +36,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from grokbench.board.formatting import fmt_float, fmt_steps, markdown
-from grokbench.cli import CONF_DIR, options
-from grokbench.config import compose_config
+from grokbench.config import CONF_DIR, compose_config, options
 from grokbench.errors import GrokbenchError, require
 from grokbench.methods.catalog import applies, method_names, tuning_plan
 from grokbench.record import RECORD_NAME, read_record
@@ -134,7 +133,7 @@ def default_threads(overrides: list[str]) -> list[str]:
 
 
 def split_seed(sweep: DictConfig) -> list[str]:
-    """Statistics over seeds need the split to vary too (DESIGN.md, Statistics): each run's
+    """Statistics over seeds (grokbench/board/stats.py) need the split to vary too: each run's
     split seed is its seed, unless the sweep fixes the split. Every task takes `split_seed`
     (algorithmic: the pair split; MNIST/CIFAR-10/IMDb/QM9: their subset draws)."""
     return [] if sweep.get("fixed_split", False) else ["task.split_seed=${seed}"]

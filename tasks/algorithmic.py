@@ -1,4 +1,5 @@
-"""Binary-operation tables (Power et al. 2022): modular arithmetic over Z_p and the group S5.
+"""Binary-operation tables (Power et al. 2022): modular arithmetic over Z_p and the symmetric groups
+S5 and S6 (Chughtai et al. 2023 study both).
 
 Every example is the token sequence `a op b =` with label `c`, where `a op b = c`. Tokens
 0..n-1 are the elements, n is the operator token and n+1 the equals token, so the same
@@ -7,6 +8,7 @@ tensors serve a transformer (as a sequence) and an MLP (as embedded operands).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -173,6 +175,7 @@ class ModularArithmetic(_BinaryOpTask):
     """a op b mod p for the operator set of Power et al. 2022."""
 
     name = "modular"
+    title, board_order = "Modular arithmetic", 10
 
     def __init__(self, op: str = "x+y", p: int = 97, **kwargs):
         super().__init__(**kwargs)
@@ -199,8 +202,13 @@ class ModularArithmetic(_BinaryOpTask):
         return {**super().params(), "p": self.p}
 
 
-PERMUTATIONS = list(itertools.permutations(range(5)))  # the 120 elements of S5, lexicographic
-_INDEX = {perm: i for i, perm in enumerate(PERMUTATIONS)}
+@functools.cache
+def permutations(degree: int) -> list[tuple[int, ...]]:
+    """The degree! elements of S_degree, lexicographic."""
+    return list(itertools.permutations(range(degree)))
+
+
+PERMUTATIONS = permutations(5)  # the 120 elements of S5
 
 
 def compose(a: tuple, b: tuple) -> tuple:
@@ -224,21 +232,54 @@ S5_ALIASES = {"compose": "a*b", "conjugate": "a*b*a_inv", "aba": "a*b*a"}
 
 
 class PermutationGroup(_BinaryOpTask):
-    """Binary operations on S5, all 120² pairs."""
+    """Binary operations on the symmetric group S_degree (S5), all (degree!)² pairs."""
 
     name = "s5"
-    n_elements = len(PERMUTATIONS)
+    title, board_order = "S5", 20
+    degree = 5
 
     def __init__(self, op: str = "a*b", **kwargs):
         super().__init__(**kwargs)
         op = S5_ALIASES.get(op, op)
         if op not in S5_OPS:
-            raise GrokbenchError(f"task.op={op!r} is unknown for s5; allowed: {', '.join(S5_OPS)} "
+            raise GrokbenchError(f"task.op={op!r} is unknown for {self.name}; allowed: {', '.join(S5_OPS)} "
                                  f"(or aliases {', '.join(S5_ALIASES)})")
         self.op = op
+        self.n_elements = len(permutations(self.degree))
 
     def table(self):
-        fn = S5_OPS[self.op]
-        pairs = [(i, j, _INDEX[fn(a, b)]) for i, a in enumerate(PERMUTATIONS)
-                 for j, b in enumerate(PERMUTATIONS)]
+        fn, elements = S5_OPS[self.op], permutations(self.degree)
+        index = {perm: i for i, perm in enumerate(elements)}
+        pairs = [(i, j, index[fn(a, b)]) for i, a in enumerate(elements) for j, b in enumerate(elements)]
         return torch.tensor(pairs).unbind(1)
+
+
+class SymmetricGroupS6(PermutationGroup):
+    """Binary operations on S6, all 720² = 518,400 pairs.
+
+    Its held-out set is evaluated on a seeded subset of `val_pairs` pairs: all of them (about
+    480,000 at the preset's train fraction) at every evaluation would cost more than the training
+    between evaluations, and 20,000 already puts the chance band (accuracy 1/720) within ±0.001.
+    """
+
+    name = "s6"
+    title, board_order = "S6", 25
+    degree = 6
+
+    def __init__(self, op: str = "a*b", val_pairs: int | None = 20_000, **kwargs):
+        super().__init__(op=op, **kwargs)
+        require(val_pairs is None or (isinstance(val_pairs, int) and val_pairs >= 1),
+                f"task.val_pairs={val_pairs!r} is invalid; allowed: an integer >= 1 or null (every held-out pair)")
+        self.val_pairs = val_pairs
+
+    def build_splits(self) -> Splits:
+        splits = super().build_splits()
+        if self.val_pairs is None or self.val_pairs >= len(splits.val_targets):
+            return splits
+        drawn = torch.Generator().manual_seed(self.split_seed)
+        keep = torch.randperm(len(splits.val_targets), generator=drawn)[:self.val_pairs].sort().values
+        return Splits(splits.train_inputs, splits.train_targets, splits.val_inputs[keep], splits.val_targets[keep],
+                      splits.extra_eval)
+
+    def params(self) -> dict:
+        return {**super().params(), "val_pairs": self.val_pairs}

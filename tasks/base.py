@@ -1,4 +1,4 @@
-"""The task contract every domain implements (see DESIGN.md, "Task").
+"""The task contract every domain implements (grokbench/catalog.py reads its declarations).
 
 A task is a LightningDataModule that, after `setup()`, holds its train and held-out splits
 as resident tensors. It declares its kind, the sizes a model needs (`dims`), its evaluation
@@ -67,6 +67,8 @@ class GrokTask(L.LightningDataModule):
     name: str = "task"
     version: str = "1"
     kind: str = "classification"  # or "regression"
+    title: str = "task"           # how prose names the domain (grokbench/catalog.py)
+    board_order: int = 1000       # the domain's place on the board, smallest first
     detection: Detection = Detection()
 
     def __init__(self, batch_size: int | None = 512, eval_batch_size: int = 8192,

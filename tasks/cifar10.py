@@ -10,6 +10,7 @@ class CIFAR10(ImageTask):
     """A stratified subsample of CIFAR-10 as (N, 3, 32, 32) floats."""
 
     name = "cifar10"
+    title, board_order = "CIFAR-10", 40
     version = "1"
     hub_id = "uoft-cs/cifar10"
     image_column = "img"

@@ -120,7 +120,7 @@ class ImageTask(GrokTask):
 
     def build_splits(self) -> Splits:
         source = DataSource(self.source, self.hub_id, (self.image_column, "label"),
-                            example=f"../shared/data/{self.name}")
+                            example=f"data/{self.name}")
         data = load_subsample(source, self.n_train, self.n_test, self.split_seed)
         train = data["train"]["images"].float() / 255.0
         test = data["test"]["images"].float() / 255.0

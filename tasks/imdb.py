@@ -45,6 +45,7 @@ class IMDb(GrokTask):
     the words among each review's first `seq_len` tokens."""
 
     name = "imdb"
+    title, board_order = "IMDb", 50
     version = "1"
     kind = "classification"
     detection = Detection(metric="acc")
@@ -66,7 +67,7 @@ class IMDb(GrokTask):
         self.vocabulary: list[str] = []
 
     def _data_source(self) -> DataSource:
-        return DataSource(self.source, HUB_ID, COLUMNS, example="../shared/data/imdb")
+        return DataSource(self.source, HUB_ID, COLUMNS, example="data/imdb")
 
     def _draw(self, split: str, n: int, seed: int, what: str) -> pd.DataFrame:
         frame = self._data_source().read(split)

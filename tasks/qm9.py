@@ -35,6 +35,7 @@ class QM9(GrokTask):
     """Regression of one QM9 property from the molecular graph."""
 
     name = "qm9"
+    title, board_order = "QM9", 60
     version = "1"
     kind = "regression"
     detection = Detection(metric="r2")
@@ -58,7 +59,7 @@ class QM9(GrokTask):
 
     def _data_source(self) -> DataSource:
         return DataSource(self.source, URL, ("smiles", self.target),
-                          example="../shared/data/qm9/qm9.csv.gz", splits=False)
+                          example="data/qm9/qm9.csv.gz", splits=False)
 
     def _build(self) -> dict:
         frame = self._data_source().read()

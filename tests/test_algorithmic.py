@@ -16,8 +16,10 @@ from grokbench.tasks.algorithmic import (
     S5_OPS,
     ModularArithmetic,
     PermutationGroup,
+    SymmetricGroupS6,
     compose,
     inverse,
+    permutations,
     split_pairs,
 )
 
@@ -119,6 +121,16 @@ def test_s5_tables_cover_all_pairs(op):
     expected = {"a*b": compose(pa, pb), "a*b*a_inv": compose(compose(pa, pb), inverse(pa)),
                 "a*b*a": compose(compose(pa, pb), pa)}[op]
     assert PERMUTATIONS[int(c[i * 120 + j])] == expected
+
+
+
+def test_s6_table_is_composition_on_s6_and_its_heldout_pairs_a_seeded_subset():
+    built = [SymmetricGroupS6(train_fraction=0.08, val_pairs=300, split_seed=3).build_splits() for _ in range(2)]
+    splits, elements = built[0], permutations(6)
+    assert (len(elements), len(splits.train_targets), len(splits.val_targets)) == (720, round(0.08 * 720**2), 300)
+    assert torch.equal(splits.val_inputs, built[1].val_inputs)  # seeded by the split seed
+    for (a, _op, b, _eq), c in zip(splits.val_inputs.tolist(), splits.val_targets.tolist()):
+        assert elements[c] == compose(elements[a], elements[b])
 
 
 COMMUTATIVE = {"x+y", "x*y", "x**2+y**2", "x**2+xy+y**2"}  # c(a, b) = c(b, a) by the formula

@@ -4,6 +4,7 @@ statistics, pairing by declared metadata, control reference levels, provenance, 
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,9 @@ import pytest
 from fixtures.scripted_records import COMMIT, make_record, scripted_curve, write_runs
 
 from grokbench.board import MARK_END, MARK_START, job_summary, load_runs, write_board
+from grokbench.board.legacy import legacy_fill
 from grokbench.board.stats import km_median, km_median_or_beyond, speedup_interval
+from grokbench.board.summary import Summary
 from grokbench.board.tables import method_pairs, method_rows, missing_cell, speedup_text, universality_rows
 from grokbench.cli import main
 from grokbench.errors import GrokbenchError
@@ -87,18 +90,28 @@ def test_speedup_is_a_bound_where_one_arm_has_no_median():
 
     never, fast = arm([None, None, 3000]), arm([400, 500, None], last=800)
     assert km_median_or_beyond(never) == (None, 5000) and km_median_or_beyond(fast)[1] is None
-    summary = {"generalize_step": None, "generalize_step_beyond": 5000}
-    pair = {"baseline": "b", "summary": {"generalize_step": 500, "generalize_step_beyond": None},
+    summary = summary_of(generalize_step=None, generalize_step_beyond=5000)
+    pair = {"baseline": "b", "summary": summary_of(generalize_step=500, generalize_step_beyond=None),
             "baseline_summary": summary, "interval": None}
     assert speedup_text(pair).startswith("> 10.00x (500 vs > 5,000 steps; a bound")
-    pair["summary"], pair["baseline_summary"] = summary, {"generalize_step": 1000, "generalize_step_beyond": None}
+    pair["summary"], pair["baseline_summary"] = summary, summary_of(generalize_step=1000, generalize_step_beyond=None)
     assert speedup_text(pair).startswith("< 0.20x (> 5,000 vs 1,000 steps; a bound")
 
 
-def test_empty_grid_cell_gives_the_declared_reason_a_method_does_not_apply():
-    assert missing_cell("stablemax", "qm9").startswith("n/a: QM9 is regression")
-    assert missing_cell("stablemax", "modular") == "not run"
-    assert missing_cell("not_a_declared_method", "qm9") == "not run"
+def summary_of(**values) -> Summary:
+    """A summary with only the given fields set (the rest None)."""
+    return Summary(**{**dict.fromkeys(f.name for f in fields(Summary)), **values})
+
+
+def test_empty_grid_cell_gives_the_reason_the_records_carry():
+    """The board reads where a method does not apply from its records; a record written before
+    they carried it is filled from the method catalog (legacy_fill), by the method's declared kinds."""
+    filled = legacy_fill({"task": "modular", "method_settings": {"name": "stablemax"}})
+    reasons = filled["method_settings"]["not_applicable"]
+    assert missing_cell("qm9", reasons).startswith("n/a: QM9 is regression")
+    assert missing_cell("modular", reasons) == "not run"
+    gone = legacy_fill({"task": "modular", "method_settings": {"name": "not_a_declared_method"}})
+    assert missing_cell("qm9", gone["method_settings"]["not_applicable"]) == "not run"
 
 
 def test_control_found_by_declaration_not_by_name(records):

@@ -7,6 +7,7 @@ import sys
 import pytest
 from omegaconf import OmegaConf
 
+from grokbench.catalog import domain, domain_names
 from grokbench.cli import CONF_DIR, main, options
 from grokbench.config import check_task_keys, compose_config, recipe_rule
 
@@ -69,10 +70,6 @@ def test_console_script_prints_no_traceback(tmp_path):
 
 # --- any task from the command line ----------------------------------------------------------
 
-TASK_MODELS = {"modular": "grokbench.models.transformer.Transformer",
-               "s5": "grokbench.models.transformer.Transformer",
-               "mnist": "grokbench.models.mlp.MLP", "cifar10": "grokbench.models.cnn.CNN",
-               "imdb": "grokbench.models.lstm.LSTMClassifier", "qm9": "grokbench.models.nnconv.NNConvNet"}
 
 
 def test_no_arguments_compose_the_default_recipe_as_before():
@@ -89,13 +86,14 @@ def test_no_arguments_compose_the_default_recipe_as_before():
     assert cfg.method.name == "baseline"
 
 
-@pytest.mark.parametrize("task", options("task"))
+@pytest.mark.parametrize("task", domain_names())
 def test_a_task_alone_runs_with_its_own_defaults(task):
     """`task=X` without an experiment: no default-recipe key leaks in, the task picks its model
     and names the run; every key is one its class takes."""
     cfg = compose_config([f"task={task}"])
     assert cfg.name == task and cfg.meta.domain == task and cfg.meta.role == "main"
-    assert cfg.model._target_ == TASK_MODELS[task]
+    picked = OmegaConf.load(CONF_DIR / "model" / f"{domain(task).default_model}.yaml")  # the catalog's
+    assert cfg.model._target_ == picked._target_
     check_task_keys(cfg.task)  # raises on a leaked key
     own = OmegaConf.load(CONF_DIR / "task" / f"{task}.yaml").task
     assert OmegaConf.to_container(cfg.task) == OmegaConf.to_container(own)

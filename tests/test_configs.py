@@ -7,8 +7,8 @@ import pytest
 from hydra.utils import get_object
 from omegaconf import OmegaConf
 
-from grokbench.cli import CONF_DIR, options
-from grokbench.config import compose_config
+from grokbench.catalog import domain_names
+from grokbench.config import CONF_DIR, compose_config, options
 
 EXPERIMENTS = options("experiment")
 
@@ -38,7 +38,7 @@ def test_every_group_option_composes(group):
         assert cfg[group] is not None
 
 
-DOMAINS = ("modular", "s5", "mnist", "cifar10", "imdb", "qm9")
+DOMAINS = domain_names()  # the catalog's
 ROLES = ("main", "control", "method")
 
 

@@ -241,7 +241,7 @@ def test_hub_shard_layout_is_found_and_read_in_name_order(tmp_path):
         for shard in range(2):
             pd.DataFrame({"text": [f"{split} {shard} {i}" for i in range(len(labels))], "label": labels}) \
                 .to_parquet(folder / "data" / f"{split}-0000{shard}-of-00002.parquet")
-    source = DataSource(str(folder), "unused/hub-id", ("text", "label"), example="../shared/data/imdb")
+    source = DataSource(str(folder), "unused/hub-id", ("text", "label"), example="data/imdb")
     assert [p.name for p in source.files()["test"]] == ["test-00000-of-00002.parquet", "test-00001-of-00002.parquet"]
     assert source.read("test")["text"].tolist() == ["test 0 0", "test 0 1", "test 1 0", "test 1 1"]
     assert len(source.identity()) == 4
@@ -278,7 +278,7 @@ def test_missing_files_and_splits_say_how_to_pass_a_source(tmp_path, molecules_c
     (tmp_path / "only_train").mkdir()
     pd.DataFrame({"text": ["x"], "label": [0]}).to_parquet(tmp_path / "only_train" / "train.parquet")
     with pytest.raises(GrokbenchError, match=r"has no test split .*task.source=<directory with train and test "
-                                             r"Parquet files>, e.g. task.source=../shared/data/imdb$"):
+                                             r"Parquet files>, e.g. task.source=data/imdb$"):
         IMDb(source=str(tmp_path / "only_train")).setup()
     with pytest.raises(GrokbenchError, match=r"is not a file; pass task.source=<.csv or .csv.gz file>"):
         QM9(source=str(tmp_path)).setup()

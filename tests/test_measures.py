@@ -39,10 +39,10 @@ from grokbench.models.mpnn import MPNN
 from grokbench.models.nnconv import NNConvNet
 from grokbench.models.resnet import PreActResNet18
 from grokbench.models.transformer import Transformer
-from grokbench.module import weight_norm
 from grokbench.progress import metric_line
 from grokbench.run import summarize_metrics, train
 from grokbench.tasks.algorithmic import ModularArithmetic
+from grokbench.weights import total_norm as weight_norm
 
 P, KEY_FREQUENCIES = 23, [2, 5, 9]
 TINY_MODULAR = ["task.p=11", "task.train_fraction=0.6", "model=token_mlp", "model.d_embed=8",

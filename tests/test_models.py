@@ -7,7 +7,8 @@ import torch
 
 from grokbench.models.mlp import MLP, TokenMLP
 from grokbench.models.transformer import Transformer
-from grokbench.module import GrokModule, scale_initialization, weight_norm
+from grokbench.module import GrokModule, scale_initialization
+from grokbench.weights import total_norm as weight_norm
 
 TOKENS = torch.randint(0, 13, (6, 4))
 

@@ -108,7 +108,7 @@ def test_bad_column_and_offline_errors_name_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setattr("pandas.read_csv", offline)
     with pytest.raises(GrokbenchError) as error:
         QM9(n_train=2, n_val=2).setup()
-    assert "task.source=../shared/data/qm9/qm9.csv.gz" in str(error.value) and "\n" not in str(error.value)
+    assert "task.source=data/qm9/qm9.csv.gz" in str(error.value) and "\n" not in str(error.value)
 
 
 def test_mpnn_forward_backward_and_atom_order_invariance():

@@ -118,8 +118,8 @@ def test_tiny_two_seed_suite_gives_records_with_different_splits(tmp_path):
 def test_sweep_command_is_a_hydra_multirun_into_recipe_seed_dirs():
     suite = load_suite("ci")
     commands = sweep_commands(suite, "out/records", [3, 4], ["launcher=joblib", "trainer.max_steps=20"],
-                              data="../shared/data")
-    assert "++task.source=../shared/data/mnist" in next(c for c in commands if "quick_mnist" in c[5])
+                              data="data")
+    assert "++task.source=data/mnist" in next(c for c in commands if "quick_mnist" in c[5])
     for command in commands:
         assert command[3:5] == ["run", "-m"]
         assert "seed=3,4" in command and "hydra.sweep.dir=out/records" in command

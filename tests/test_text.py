@@ -105,7 +105,7 @@ def test_offline_without_source_says_how_to_pass_one(monkeypatch):
     monkeypatch.setattr("datasets.load_dataset", offline)
     with pytest.raises(GrokbenchError) as error:
         IMDb().setup()
-    assert "task.source=../shared/data/imdb" in str(error.value) and "\n" not in str(error.value)
+    assert "task.source=data/imdb" in str(error.value) and "\n" not in str(error.value)
     assert imdb_module.HUB_ID in str(error.value)
 
 

@@ -17,18 +17,19 @@ Exit status: 0 no regression, 1 regression, 2 bad input.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 from grokbench.board import load_runs
 from grokbench.board.formatting import MISSING, fmt_rate, fmt_steps, markdown
 from grokbench.board.frame import present
-from grokbench.board.summary import summarize
+from grokbench.board.summary import Summary, summarize
 from grokbench.errors import require
 
 KEYS = ["task", "recipe", "model", "method", "setting"]
 RATE_SLACK = 1e-9  # 3/5 - 1/5 is 0.3999...: a drop of exactly the tolerance passes
 
 
-def summaries_by_config(runs) -> dict[tuple, dict]:
+def summaries_by_config(runs) -> dict[tuple, Summary]:
     return {tuple(keys): summarize(group) for keys, group in runs.groupby(KEYS, sort=False)}
 
 
@@ -39,31 +40,39 @@ def environment(runs) -> tuple[list[str], list[str]]:
     return versions, threads
 
 
-def verdict(old: dict, now: dict, factor: float, rate_tolerance: float) -> str:
-    drop = old["grokked"] / old["runs"] - now["grokked"] / now["runs"]
+@dataclass(frozen=True)
+class Verdict:
+    regression: bool
+    text: str
+
+
+def verdict(old: Summary, now: Summary, factor: float, rate_tolerance: float) -> Verdict:
+    drop = old.grokked / old.runs - now.grokked / now.runs
     if drop > rate_tolerance + RATE_SLACK:
-        return f"REGRESSION: grok rate fell by {drop:.2f} (> {rate_tolerance})"
-    before, after = old["generalize_step"], now["generalize_step"]
+        return Verdict(True, f"REGRESSION: grok rate fell by {drop:.2f} (> {rate_tolerance})")
+    before, after = old.generalize_step, now.generalize_step
     if before and after is None:
-        return "REGRESSION: fewer than half the runs reach G=0.9 now"
+        return Verdict(True, "REGRESSION: fewer than half the runs reach G=0.9 now")
     if before and after and after > factor * before:
-        return f"REGRESSION: G=0.9 {after / before:.2f}x later (> {factor}x)"
-    return "ok"
+        return Verdict(True, f"REGRESSION: G=0.9 {after / before:.2f}x later (> {factor}x)")
+    return Verdict(False, "ok")
 
 
-def compare(old: dict[tuple, dict], new: dict[tuple, dict], factor: float,
-            rate_tolerance: float) -> list[dict[str, str]]:
-    """One row per configuration in NEW, with its verdict on regression."""
-    rows, swept = [], any(dict(zip(KEYS, key))["setting"] for key in new)
+def compare(old: dict[tuple, Summary], new: dict[tuple, Summary], factor: float,
+            rate_tolerance: float) -> tuple[list[dict[str, str]], int]:
+    """One row per configuration in NEW, with its verdict on regression; and how many regressed."""
+    rows, regressions, swept = [], 0, any(dict(zip(KEYS, key))["setting"] for key in new)
     for key in sorted(new):
         before, now = old.get(key), new[key]
+        checked = verdict(before, now, factor, rate_tolerance) if before else Verdict(False, "new")
+        regressions += checked.regression
         rows.append({**{k: v for k, v in zip(KEYS, key) if k != "setting" or swept},
-                     "grok rate before": fmt_rate(before["grokked"], before["runs"]) if before else MISSING,
-                     "grok rate now": fmt_rate(now["grokked"], now["runs"]),
-                     "steps to G=0.9 before": fmt_steps(before["generalize_step"]) if before else MISSING,
-                     "steps to G=0.9 now": fmt_steps(now["generalize_step"]),
-                     "status": verdict(before, now, factor, rate_tolerance) if before else "new"})
-    return rows
+                     "grok rate before": fmt_rate(before.grokked, before.runs) if before else MISSING,
+                     "grok rate now": fmt_rate(now.grokked, now.runs),
+                     "steps to G=0.9 before": fmt_steps(before.generalize_step) if before else MISSING,
+                     "steps to G=0.9 now": fmt_steps(now.generalize_step),
+                     "status": checked.text})
+    return rows, regressions
 
 
 def check_environment(old_runs, new_runs, allow_change: bool) -> str:
@@ -94,12 +103,11 @@ def compare_command(args: list[str]) -> int:
     old_runs, new_runs = load_runs([options.old_dir]), load_runs([options.new_dir])
     print(check_environment(old_runs, new_runs, options.allow_env_change))
     old, new = summaries_by_config(old_runs), summaries_by_config(new_runs)
-    rows = compare(old, new, options.factor, options.rate_tolerance)
+    rows, regressions = compare(old, new, options.factor, options.rate_tolerance)
     print(markdown(rows))
-    regressions = [r for r in rows if r["status"].startswith("REGRESSION")]
     not_run = len(set(old) - set(new))
     if not_run:
         print(f"\n{not_run} configurations not run in NEW.")
-    print(f"\n{len(regressions)} regression(s) in {len(rows)} configurations "
+    print(f"\n{regressions} regression(s) in {len(rows)} configurations "
           f"(factor {options.factor}, rate tolerance {options.rate_tolerance}).")
     return 1 if regressions else 0

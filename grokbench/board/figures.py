@@ -43,16 +43,24 @@ def run_progress(row: pd.Series, train: bool) -> tuple[np.ndarray, np.ndarray]:
     return steps, np.clip(progress(values, chance, reference), *Y_RANGE)
 
 
+def on_grid(series: list[tuple[np.ndarray, np.ndarray]], log_x: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The runs' union x grid and each run's values on it (NaN outside the run's own range),
+    interpolated in log x where x is steps. `series` holds no empty run."""
+    grid = np.unique(np.concatenate([x for x, _ in series]))
+    stacked = np.full((len(series), grid.size), np.nan)
+    for i, (x, values) in enumerate(series):
+        inside = (grid >= x[0]) & (grid <= x[-1])
+        stacked[i, inside] = np.interp(np.log(grid[inside]), np.log(x), values) if log_x else \
+            np.interp(grid[inside], x, values)
+    return grid, stacked
+
+
 def band(series: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
     """Union step grid, and median / min / max across runs on it."""
     series = [s for s in series if s[0].size]
     if not series:
         return (np.array([]),) * 4
-    grid = np.unique(np.concatenate([steps for steps, _ in series]))
-    stacked = np.full((len(series), grid.size), np.nan)
-    for i, (steps, values) in enumerate(series):
-        inside = (grid >= steps[0]) & (grid <= steps[-1])
-        stacked[i, inside] = np.interp(np.log(grid[inside]), np.log(steps), values)
+    grid, stacked = on_grid(series, log_x=True)
     return grid, np.nanmedian(stacked, axis=0), np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0)
 
 

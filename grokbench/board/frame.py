@@ -13,12 +13,13 @@ from typing import Any
 
 import pandas as pd
 
+from grokbench.board.legacy import legacy_fill
 from grokbench.board.settings import assign_settings, launch_overrides, setting_order
+from grokbench.catalog import board_rank
 from grokbench.errors import GrokbenchError, require
 from grokbench.profile import FACTS, Profile, ProfileSettings
 from grokbench.record import READABLE_SCHEMAS, SCHEMA_VERSION, find_records, number, read_record
 
-DOMAIN_ORDER = ("modular", "s5", "mnist", "cifar10", "imdb", "qm9")
 # a configuration: what the board pools runs over (seeds only); `setting` splits a sweep (settings.py)
 CONFIG_KEYS = ["task", "task_version", "recipe", "model", "method", "setting"]
 BASELINE = "baseline"
@@ -58,20 +59,10 @@ def check_schema(path: Path, record: dict[str, Any]) -> None:
 
 
 def profile_facts(record: dict[str, Any]) -> dict[str, Any]:
-    """What the profile reads about this run (levels.FACTS). Schema-2 records did not write the
-    held-out size or the noise model: their n is the held-out set's (or, for the adversarial
-    metric, the attacked subset's: `num_examples` of the run's callbacks, the only held-out
-    subset schema-2 runs evaluated), and their noise model is `r2` where the run's train
-    metric was R^2 (regression tasks log it; classification tasks log accuracy)."""
+    """What the profile reads about this run (levels.FACTS), as the record's detector wrote them
+    (a schema-2 record's missing ones are filled in by legacy.legacy_fill)."""
     settings = dict((record.get("detector") or {}).get("settings") or {})
-    facts = {k: settings[k] for k in FACTS if settings.get(k) is not None}
-    if "heldout_size" not in facts and record.get("num_val"):
-        subsets = [c.get("num_examples") for c in ((record.get("config") or {}).get("callbacks") or {}).values()
-                   if isinstance(c, dict) and c.get("num_examples")]
-        facts["heldout_size"] = min([int(record["num_val"]), *map(int, subsets)])
-    if "noise" not in facts and settings.get("train_metric"):
-        facts["noise"] = "r2" if settings["train_metric"].endswith("/r2") else "binomial"
-    return facts
+    return {k: settings[k] for k in FACTS if settings.get(k) is not None}
 
 
 def given_levels(record: dict[str, Any]) -> dict[str, Any]:
@@ -89,6 +80,7 @@ def role_of(meta: dict[str, Any], method: str) -> str:
 
 
 def record_row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
+    record = legacy_fill(record)
     settings = {**profile_facts(record), **given_levels(record)} if record else {}
     meta, profile = record.get("meta") or {}, record.get("profile") or {}
     hardware, versions = record.get("hardware") or {}, record.get("versions") or {}
@@ -105,7 +97,7 @@ def record_row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
         "method_settings": record.get("method_settings") or {},
         **{column: profile.get(name) for column, name in zip(PROFILE_COLUMNS, PROFILE_FIELDS)},
         "settings": settings, "reference_source": (record.get("detector") or {}).get("reference_source"),
-        "reference_note": None, "train_metric": settings.get("train_metric"), "val_metric": val_metric,
+        "reference_note": None, "reference_unreachable": False, "train_metric": settings.get("train_metric"), "val_metric": val_metric,
         "final_val": number((record.get("final") or {}).get(val_metric)) if val_metric else None,
         "steps": number(record.get("steps")), "wall_seconds": number(record.get("wall_seconds")),
         "step_budget": number(((record.get("config") or {}).get("trainer") or {}).get("max_steps")),
@@ -124,14 +116,14 @@ def record_row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
 
 def _order(row: dict[str, Any]) -> tuple:
     domain = row["domain"]
-    rank = DOMAIN_ORDER.index(domain) if domain in DOMAIN_ORDER else len(DOMAIN_ORDER)
+    rank = board_rank(domain)
     seed = row["seed"] if isinstance(row["seed"], int) else -1
     names = (str(row[k]) for k in CONFIG_KEYS if k != "setting")
     return (rank, domain, *names, setting_order(row["setting_values"]), seed, row["path"])
 
 
 def runs_frame(records: list[tuple[Path, dict[str, Any]]], group_by: list[str] | None = None) -> pd.DataFrame:
-    """One row per run in board order: domains (DOMAIN_ORDER first), configuration, seed; a
+    """One row per run in board order: domains (the catalog's order first), configuration, seed; a
     configuration's setting from the overrides that vary in its recipe, or the `group_by` keys."""
     rows = [record_row(path, record) for path, record in records]
     assign_settings(rows, group_by)

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from grokbench.board.figures import run_progress
+from grokbench.board.figures import on_grid, run_progress
 from grokbench.board.frame import number
 from grokbench.board.hidden_progress import measure_directions, series
 from grokbench.board.tables import universality_groups, with_setting
@@ -38,11 +38,7 @@ def aligned_band(series_list: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.n
     series_list = [(x, v) for x, v in series_list if x.size]
     if not series_list:
         return (np.array([]),) * 4
-    grid = np.unique(np.concatenate([x for x, _ in series_list]))
-    stacked = np.full((len(series_list), grid.size), np.nan)
-    for i, (x, v) in enumerate(series_list):
-        inside = (grid >= x[0]) & (grid <= x[-1])
-        stacked[i, inside] = np.interp(grid[inside], x, v)
+    grid, stacked = on_grid(series_list, log_x=False)
     kept = np.isfinite(stacked).sum(axis=0) * 2 >= len(series_list)
     stacked = stacked[:, kept]
     return grid[kept], np.nanmedian(stacked, axis=0), np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0)

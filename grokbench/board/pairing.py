@@ -54,11 +54,20 @@ def baseline_recipe(group: pd.DataFrame) -> str:
     return declared(group, "baseline") or str(group["recipe"].iloc[0])
 
 
+def baseline_arm(group: pd.DataFrame) -> tuple[str, str]:
+    """(baseline recipe, baseline method) of a method configuration."""
+    return baseline_recipe(group), declared(group, "method_baseline") or BASELINE
+
+
+def baseline_label(recipe: str, method: str) -> str:
+    """The baseline as tables name it: its recipe, with its method when not `baseline`."""
+    return recipe if method == BASELINE else f"{recipe} · {method}"
+
+
 def baseline_runs(runs: pd.DataFrame, group: pd.DataFrame) -> tuple[str, pd.DataFrame]:
-    """(baseline recipe, with its method when not `baseline`; its runs) of a method configuration."""
-    name, method = baseline_recipe(group), declared(group, "method_baseline") or BASELINE
-    label = name if method == BASELINE else f"{name} · {method}"
-    return label, same_setting(recipe_runs(runs, name, method), group)
+    """(baseline label, its runs) of a method configuration."""
+    name, method = baseline_arm(group)
+    return baseline_label(name, method), same_setting(recipe_runs(runs, name, method), group)
 
 
 def configurations(runs: pd.DataFrame, role: str | None = None) -> list[tuple[dict, pd.DataFrame]]:

@@ -121,6 +121,7 @@ def apply_control_references(runs: pd.DataFrame) -> pd.DataFrame:
             level = level_of(runs, index, levels)
             if level is not None:
                 runs.at[index, "reference_note"] = level.note
+                runs.at[index, "reference_unreachable"] = level.reference is None
         reference = level.reference if level is not None else None
         for column, value in recompute(row, reference).items():
             runs.at[index, column] = value

@@ -153,21 +153,21 @@ def leaderboard_frame(runs: pd.DataFrame) -> pd.DataFrame:
     for _, (config, group) in ordered:
         s, role = summarize(group), str(group["role"].iloc[0])
         paired = baseline_runs(runs, group)[0] if role == "method" else control_runs(runs, group)[0]
-        speed = next(iter(s["speeds"].values())) if len(s["speeds"]) == 1 else {}
+        speed = next(iter(s.speeds.values())) if len(s.speeds) == 1 else {}
         rows.append({
             "domain": str(group["domain"].iloc[0]), **config, "role": role, "paired_recipe": paired,
-            "seeds": ";".join(map(str, s["seeds"])), "runs": s["runs"], "step_budget": s["step_budget"],
-            "parameters": s["parameters"], "records": s["records"], "completed": s["completed"],
-            "failed": s["failed"], "diverged": s["diverged"],
-            "verdicts": ";".join(f"{k}={v}" for k, v in sorted(s["outcomes"].items())),
-            "grokked": s["grokked"], "reached_g90": s["reached"],
-            "km_median_generalized_step": s["generalize_step"],
-            "memorized_step_median": _median(s["memorize_step"]),
-            "progress_at_memorization_median": _median(s["progress_at_memorization"]),
-            "plateau_decades_median": _median(s["plateau"]), "transition_decades_median": _median(s["transition"]),
-            "val_metric": s["val_metric"], "final_val_median": _median(s["final_val"]),
-            "reference_median": _median(s["reference"]), "reference_source": s["reference_source"],
-            "reference_note": s["reference_note"], "speed_group": " | ".join(s["speeds"]),
+            "seeds": ";".join(map(str, s.seeds)), "runs": s.runs, "step_budget": s.step_budget,
+            "parameters": s.parameters, "records": s.records, "completed": s.completed,
+            "failed": s.failed, "diverged": s.diverged,
+            "verdicts": ";".join(f"{k}={v}" for k, v in sorted(s.outcomes.items())),
+            "grokked": s.grokked, "reached_g90": s.reached,
+            "km_median_generalized_step": s.generalize_step,
+            "memorized_step_median": _median(s.memorize_step),
+            "progress_at_memorization_median": _median(s.progress_at_memorization),
+            "plateau_decades_median": _median(s.plateau), "transition_decades_median": _median(s.transition),
+            "val_metric": s.val_metric, "final_val_median": _median(s.final_val),
+            "reference_median": _median(s.reference), "reference_source": s.reference_source,
+            "reference_note": s.reference_note, "speed_group": " | ".join(s.speeds),
             "wall_seconds_median": _median(speed.get("wall_seconds")),
             "steps_per_second_median": _median(speed.get("steps_per_second"))})
     return pd.DataFrame(rows)

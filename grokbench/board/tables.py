@@ -17,13 +17,13 @@ from grokbench.board.formatting import (
     fmt_spread,
     fmt_steps,
 )
-from grokbench.board.frame import DOMAIN_ORDER
-from grokbench.board.pairing import baseline_runs, configurations, control_runs
+from grokbench.board.frame import BASELINE
+from grokbench.board.pairing import baseline_arm, baseline_runs, configurations, control_runs
 from grokbench.board.reference import SET_AT_RUN_TIME, control_label
 from grokbench.board.sensitivity import describe_flips, group_robustness
 from grokbench.board.stats import GENERALIZED_VERDICTS, majority, speedup, speedup_interval
-from grokbench.board.summary import summarize
-from grokbench.methods.catalog import skip_reason
+from grokbench.board.summary import Summary, summarize
+from grokbench.catalog import board_rank
 from grokbench.profile import BAND_STATES
 from grokbench.profile.sensitivity import Robustness
 
@@ -34,9 +34,8 @@ TOO_WIDE_BAND = 0.5
 
 
 def domains(runs: pd.DataFrame) -> list[str]:
-    """Domains in board order: DOMAIN_ORDER first, then the others by name."""
-    found = set(runs["domain"])
-    return [d for d in DOMAIN_ORDER if d in found] + sorted(found - set(DOMAIN_ORDER))
+    """Domains in board order: the catalog's first, then the others by name."""
+    return sorted(set(runs["domain"]), key=lambda d: (board_rank(d), d))
 
 
 def with_setting(name: str, setting: str) -> str:
@@ -49,20 +48,20 @@ def setting_column(swept: bool, setting: str) -> dict[str, str]:
     return {"setting": setting or MISSING} if swept else {}
 
 
-def fmt_final(s: dict[str, Any]) -> str:
-    return f"{s['val_metric']} {fmt_spread(s['final_val'], digits=4)}" if s["final_val"] else MISSING
+def fmt_final(s: Summary) -> str:
+    return f"{s.val_metric} {fmt_spread(s.final_val, digits=4)}" if s.final_val else MISSING
 
 
-def fmt_reference(s: dict[str, Any]) -> str:
+def fmt_reference(s: Summary) -> str:
     """The level G is measured against: set from the control (the note says which), or at run time."""
-    if s["reference_note"]:
-        return s["reference_note"]
-    level = fmt_float(s["reference"].median, 4) if s["reference"] else MISSING
-    return f"{level} ({s['reference_source']})" if s["reference_source"] else level
+    if s.reference_note:
+        return s.reference_note
+    level = fmt_float(s.reference.median, 4) if s.reference else MISSING
+    return f"{level} ({s.reference_source})" if s.reference_source else level
 
 
 # --- universality ----------------------------------------------------------------------------
-def sanity(main: dict[str, Any], control: str | None, control_summary: dict[str, Any] | None) -> str:
+def sanity(main: Summary, control: str | None, control_summary: Summary | None) -> str:
     """Does the preset test what it claims: a control that generalizes, a chance band narrow
     enough to tell progress from chance, a main recipe that memorizes, a reference the control
     reaches."""
@@ -71,17 +70,17 @@ def sanity(main: dict[str, Any], control: str | None, control_summary: dict[str,
     elif control_summary is None:
         checks = [f"control {BAD} (no runs of {control})"]
     else:
-        done = sum(control_summary["outcomes"].get(v, 0) for v in GENERALIZED_VERDICTS)
-        ok = majority(done, control_summary["runs"])
-        checks = [f"control {OK}" if ok else f"control {BAD} ({done}/{control_summary['runs']} generalized)"]
-    band = main["band"]
+        done = sum(control_summary.outcomes.get(v, 0) for v in GENERALIZED_VERDICTS)
+        ok = majority(done, control_summary.runs)
+        checks = [f"control {OK}" if ok else f"control {BAD} ({done}/{control_summary.runs} generalized)"]
+    band = main.band
     if band is not None and band.high >= TOO_WIDE_BAND:
         checks.append(f"band {BAD} (±{band.high:.2f} of the range: G=0.5 is inside it; too few held-out examples)")
-    memorized = main["memorized"]
-    checks.append(f"memorizes {OK}" if majority(memorized, main["runs"])
-                  else f"memorizes {BAD} ({memorized}/{main['runs']})")
-    note, source = main["reference_note"] or "", main["reference_source"]
-    if note.startswith("reference unreachable"):
+    memorized = main.memorized
+    checks.append(f"memorizes {OK}" if majority(memorized, main.runs)
+                  else f"memorizes {BAD} ({memorized}/{main.runs})")
+    note, source = main.reference_note or "", main.reference_source
+    if main.reference_unreachable:
         checks.append(f"reference {BAD} (control at chance)")
     elif note or source in SET_AT_RUN_TIME:
         checks.append(f"reference {OK}")
@@ -116,17 +115,17 @@ def swept_domains(runs: pd.DataFrame) -> list[str]:
     return notes
 
 
-def fmt_band_states(s: dict[str, Any]) -> str:
+def fmt_band_states(s: Summary) -> str:
     """Where G lay at memorization, e.g. `inside 4, above 1` (memorized runs only)."""
-    states = s["band_states"]
+    states = s.band_states
     return ", ".join(f"{k} {states[k]}" for k in BAND_STATES if states.get(k)) or MISSING
 
 
-def fmt_delay(s: dict[str, Any]) -> str:
+def fmt_delay(s: Summary) -> str:
     """KM median delay in decades, or a bound where under half the runs left the band."""
-    if s["delay"] is not None:
-        return fmt_float(s["delay"], 2)
-    return f"> {fmt_float(s['delay_beyond'], 2)} (censored)" if s["delay_beyond"] is not None else MISSING
+    if s.delay is not None:
+        return fmt_float(s.delay, 2)
+    return f"> {fmt_float(s.delay_beyond, 2)} (censored)" if s.delay_beyond is not None else MISSING
 
 
 def fmt_half(k: int, n: int) -> str:
@@ -156,15 +155,15 @@ def universality_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
         rows.append({
             "domain": domain, "recipe": with_setting(config["recipe"], config["setting"]), "model": config["model"],
             "control": control_label(control, controls) if control else MISSING,
-            "grok rate, seeds 0–4": fmt_half(*s["grokked_chosen_on"]),
-            "grok rate, seeds 5–9": fmt_half(*s["grokked_confirmation"]),
+            "grok rate, seeds 0–4": fmt_half(*s.grokked_chosen_on),
+            "grok rate, seeds 5–9": fmt_half(*s.grokked_confirmation),
             "robust": fmt_robust(group_robustness(group)[0]),
-            "G at memorization": fmt_spread(s["progress_at_memorization"]),
+            "G at memorization": fmt_spread(s.progress_at_memorization),
             "vs chance band": fmt_band_states(s),
-            "flat plateau (decades)": fmt_spread(s["plateau"]),
+            "flat plateau (decades)": fmt_spread(s.plateau),
             "delay (KM median, decades)": fmt_delay(s),
-            "steps to G=0.9 (KM median)": fmt_steps(s["generalize_step"]),
-            "control steps to G=0.9": fmt_steps(c["generalize_step"]) if c else MISSING,
+            "steps to G=0.9 (KM median)": fmt_steps(s.generalize_step),
+            "control steps to G=0.9": fmt_steps(c.generalize_step) if c else MISSING,
             "final held-out": fmt_final(s), "control final held-out": fmt_final(c) if c else MISSING,
             "preset sanity": sanity(s, control, c)})
     return rows
@@ -205,16 +204,16 @@ def domain_rows(runs: pd.DataFrame, domain: str) -> list[dict[str, str]]:
         rows.append({
             "recipe": config["recipe"], **setting_column(swept, config["setting"]),
             "model": config["model"], "method": config["method"], "role": role,
-            "paired with": paired_with(runs, role, group), "seeds": ",".join(map(str, s["seeds"])) or MISSING,
-            "budget (steps)": fmt_steps(s["step_budget"]), "parameters": fmt_steps(s["parameters"]),
-            "verdicts": fmt_outcomes(s["outcomes"]), "grok rate": fmt_rate(s["grokked"], s["runs"]),
-            "reached G=0.9": fmt_rate(s["reached"], s["runs"]),
-            "steps to G=0.9 (KM median)": fmt_steps(s["generalize_step"]),
-            "memorized at": fmt_spread(s["memorize_step"], steps=True),
-            "G at memorization": fmt_spread(s["progress_at_memorization"]),
-            "plateau (decades)": fmt_spread(s["plateau"]), "transition (decades)": fmt_spread(s["transition"]),
-            "final held-out": fmt_final(s), "reference": fmt_reference(s), "speed": fmt_speeds(s["speeds"]),
-            "records": f"[{Path(s['records']).name}]({s['records']})" if s["records"] else MISSING})
+            "paired with": paired_with(runs, role, group), "seeds": ",".join(map(str, s.seeds)) or MISSING,
+            "budget (steps)": fmt_steps(s.step_budget), "parameters": fmt_steps(s.parameters),
+            "verdicts": fmt_outcomes(s.outcomes), "grok rate": fmt_rate(s.grokked, s.runs),
+            "reached G=0.9": fmt_rate(s.reached, s.runs),
+            "steps to G=0.9 (KM median)": fmt_steps(s.generalize_step),
+            "memorized at": fmt_spread(s.memorize_step, steps=True),
+            "G at memorization": fmt_spread(s.progress_at_memorization),
+            "plateau (decades)": fmt_spread(s.plateau), "transition (decades)": fmt_spread(s.transition),
+            "final held-out": fmt_final(s), "reference": fmt_reference(s), "speed": fmt_speeds(s.speeds),
+            "records": f"[{Path(s.records).name}]({s.records})" if s.records else MISSING})
     return rows
 
 
@@ -229,6 +228,7 @@ def method_pairs(runs: pd.DataFrame) -> list[dict[str, Any]]:
             baseline_summaries[key] = summarize(base) if len(base) else None
         s, b = summarize(group), baseline_summaries[key]
         pairs.append({**config, "domain": str(group["domain"].iloc[0]), "baseline": name, "summary": s,
+                      "baseline_arm": baseline_arm(group), "not_applicable": not_applicable(group),
                       "method_settings": method_settings_text(group),
                       "baseline_summary": b, "interval": speedup_interval(base, group) if b else None,
                       "interval_seconds": speedup_interval(base, group, seconds=True) if b else None})
@@ -250,7 +250,7 @@ def method_settings_text(group: pd.DataFrame) -> str:
 def broke(p: dict[str, Any]) -> bool:
     """More of the method's runs failed, diverged or were unfit than of its baseline's."""
     s, b = p["summary"], p["baseline_summary"]
-    return s["broken"] > 0 and (b is None or s["broken"] / s["runs"] > b["broken"] / b["runs"])
+    return s.broken > 0 and (b is None or s.broken / s.runs > b.broken / b.runs)
 
 
 def speedup_text(p: dict[str, Any], seconds: bool = False) -> str:
@@ -260,8 +260,8 @@ def speedup_text(p: dict[str, Any], seconds: bool = False) -> str:
     key, unit = ("generalize_seconds", "s") if seconds else ("generalize_step", "steps")
     if b is None:
         return f"no runs of baseline {p['baseline']}"
-    method, base = s[key], b[key]
-    method_beyond, base_beyond = s[f"{key}_beyond"], b[f"{key}_beyond"]
+    method, base = getattr(s, key), getattr(b, key)
+    method_beyond, base_beyond = getattr(s, f"{key}_beyond"), getattr(b, f"{key}_beyond")
     if base is None and method is not None and base_beyond:
         return (f"> {fmt_ratio(speedup(base_beyond, method))} ({fmt_steps(method)} vs > {fmt_steps(base_beyond)} "
                 f"{unit}; a bound: under half the baseline's runs reached G=0.9)")
@@ -284,26 +284,26 @@ def method_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
             "domain": p["domain"], "recipe": p["recipe"], **setting_column(swept, p["setting"]),
             "model": p["model"], "method": p["method"],
             "method settings": p["method_settings"], "baseline": p["baseline"],
-            "reached G=0.5": fmt_rate(s["reached_half"], s["runs"]),
-            "steps to G=0.5 (KM median)": fmt_steps(s["half_step"]),
-            "baseline steps to G=0.5": fmt_steps(b["half_step"]) if b else MISSING,
-            "reached G=0.9": fmt_rate(s["reached"], s["runs"]),
-            "baseline reached G=0.9": fmt_rate(b["reached"], b["runs"]) if b else MISSING,
-            "grok rate": fmt_rate(s["grokked"], s["runs"]),
-            "baseline grok rate": fmt_rate(b["grokked"], b["runs"]) if b else MISSING,
+            "reached G=0.5": fmt_rate(s.reached_half, s.runs),
+            "steps to G=0.5 (KM median)": fmt_steps(s.half_step),
+            "baseline steps to G=0.5": fmt_steps(b.half_step) if b else MISSING,
+            "reached G=0.9": fmt_rate(s.reached, s.runs),
+            "baseline reached G=0.9": fmt_rate(b.reached, b.runs) if b else MISSING,
+            "grok rate": fmt_rate(s.grokked, s.runs),
+            "baseline grok rate": fmt_rate(b.grokked, b.runs) if b else MISSING,
             "speedup ↑ (steps)": speedup_text(p),
             "speedup ↑ (wall-clock)": speedup_text(p, seconds=True),
             "steps/s, method vs baseline": f"{fmt_throughput(s)} vs {fmt_throughput(b) if b else MISSING}",
             "final held-out": fmt_final(s), "baseline final held-out": fmt_final(b) if b else MISSING,
-            "broke": (f"{s['broken']}/{s['runs']} (baseline {b['broken'] if b else 0}/{b['runs'] if b else 0})"
+            "broke": (f"{s.broken}/{s.runs} (baseline {b.broken if b else 0}/{b.runs if b else 0})"
                       if broke(p) else MISSING)})
     return rows
 
 
-def fmt_throughput(s: dict[str, Any]) -> str:
+def fmt_throughput(s: Summary) -> str:
     """Median steps per second, one figure per hardware and thread count (never pooled)."""
     return "; ".join(fmt_float(v["steps_per_second"] and v["steps_per_second"].median)
-                     for v in s["speeds"].values()) or MISSING
+                     for v in s.speeds.values()) or MISSING
 
 
 def method_grid(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -312,31 +312,43 @@ def method_grid(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
     cells: dict[str, dict[str, list[str]]] = {}
     for p in pairs:
         s, b = p["summary"], p["baseline_summary"]
-        rates = f"G=0.9 {fmt_rate(s['reached'], s['runs'])}" + (
-            f" (baseline {fmt_rate(b['reached'], b['runs'])})" if b else "")
+        rates = f"G=0.9 {fmt_rate(s.reached, s.runs)}" + (
+            f" (baseline {fmt_rate(b.reached, b.runs)})" if b else "")
         cell = f"{rates}, {speedup_text(p)}"
-        recipe, _, baseline_method = p["baseline"].partition(" · ")
-        if baseline_method:
+        recipe, baseline_method = p["baseline_arm"]
+        if baseline_method != BASELINE:
             cell = f"vs {baseline_method}: {cell}"
         if p["setting"]:  # a swept method: one entry per setting in the same cell
             cell = f"{p['setting']}: {cell}"
         if broke(p):
-            cell += f", broke {s['broken']}/{s['runs']}"
+            cell += f", broke {s.broken}/{s.runs}"
         cells.setdefault(p["method"], {}).setdefault((p["domain"], recipe), []).append(cell)
     columns = sorted({c for by_column in cells.values() for c in by_column})
+    skips: dict[str, dict[str, str]] = {}
+    for p in pairs:
+        skips.setdefault(p["method"], {}).update(p["not_applicable"])
     rows = []
     for m in sorted(cells):
         row = {"method": m}
         for domain, recipe in columns:
-            row[f"{domain} · {recipe}"] = "; ".join(cells[m].get((domain, recipe)) or [missing_cell(m, domain)])
+            row[f"{domain} · {recipe}"] = "; ".join(cells[m].get((domain, recipe)) or [missing_cell(domain, skips[m])])
         rows.append(row)
     return rows
 
 
-def missing_cell(method: str, domain: str) -> str:
-    """An empty cell: the method's declared reason where it does not apply to the domain, else not run."""
-    reason = skip_reason(method, domain)
+def missing_cell(domain: str, not_applicable: dict[str, str]) -> str:
+    """An empty cell: the method's declared reason where it does not apply to the domain (as its
+    records carry it), else not run."""
+    reason = not_applicable.get(domain)
     return f"n/a: {reason}" if reason else "not run"
+
+
+def not_applicable(group: pd.DataFrame) -> dict[str, str]:
+    """Domain -> why the method does not apply there, from its runs' records."""
+    found: dict[str, str] = {}
+    for settings in group["method_settings"]:
+        found.update((settings or {}).get("not_applicable") or {})
+    return found
 
 
 # --- failures --------------------------------------------------------------------------------

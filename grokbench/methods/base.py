@@ -11,13 +11,20 @@ board find it there). Its three hooks, each a no-op in `Method`:
 
 The config's keys: `_target_` (the class), `name`, optionally `baseline` (the method whose runs
 of the same recipe it is compared with on the board, default `baseline`), the class's
-constructor arguments (its knobs; `Method` takes `loss` and `optim`, optimizer keywords), and
-`per_domain`: one entry per domain (the task's name: modular, s5, mnist, ...) with the knobs as
-the method's paper runs them there, `source:` (where they come from) and `tuned:` (true when no
-paper gives them for this domain and a sweep of `tune: {knob: [<= 3 values]}` on the tuning seed
-picks them), or `skip:` (why the method does not apply there). A knob left null at the top takes
-the run's domain entry; a value set at the top (in the file, by a recipe or on the command line)
-applies on every domain instead (`optim`: key by key).
+constructor arguments (its knobs; `Method` takes `loss` and `optim`, optimizer keywords), and:
+
+- `applies_to: {kinds: [classification], reason: ...}`: the kinds of task it applies to (default
+  every kind) and why not the others;
+- `per_domain`: an entry per domain (the task's name) only where a paper gives the method's
+  settings there, or a tuning sweep picked them: the knobs, `source:` (where they come from) and
+  `tuned:` (true when no paper gives them and a sweep of `tune: {knob: [<= 3 values]}` on the
+  tuning seed picks them), or `skip:` (why the method does not apply there);
+- `elsewhere`: the entry of every other domain of those kinds (its source, and the knobs a sweep
+  still has to pick), so that a new domain edits no method file.
+
+A method with neither `per_domain` nor `elsewhere` is the same on every domain. A knob left null
+at the top takes the run's domain entry; a value set at the top (in the file, by a recipe or on
+the command line) applies on every domain instead (`optim`: key by key).
 """
 
 from __future__ import annotations
@@ -34,11 +41,14 @@ from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from grokbench.catalog import domain as domain_of
+from grokbench.catalog import domain_names
 from grokbench.errors import require
+from grokbench.kinds import KINDS
 from grokbench.losses import LOSSES
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
-DECLARATION_KEYS = ("_target_", "name", "baseline", "per_domain")  # the config's keys that are not knobs
+DECLARATION_KEYS = ("_target_", "name", "baseline", "applies_to", "per_domain", "elsewhere")  # not knobs
 ENTRY_KEYS = ("source", "tuned", "tune", "skip")                   # a domain entry's keys that are not knobs
 MAX_CANDIDATES = 3  # a tuning sweep: at most 3 values of the main knob, chosen before any result
 
@@ -85,6 +95,7 @@ class MethodSettings:
     baseline: str           # the method it is compared with on the board
     given: list[str]        # knobs the domain entry sets (or leaves to tune) that were set above it
                             # (method file, recipe, command line), e.g. a tuning run's candidate
+    not_applicable: dict[str, str]  # domain -> why the method does not apply there (the board's n/a cells)
 
     def as_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,16 +106,38 @@ def knob_parameters(cls: type) -> dict[str, inspect.Parameter]:
             if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
 
 
-def domain_entry(spec: Mapping[str, Any], domain: str) -> dict[str, Any]:
-    """The declaration's entry for a domain (a method without `per_domain` applies everywhere)."""
-    name, table = spec.get("name", "?"), spec.get("per_domain")
-    if table is None:
+def declared_entry(spec: Mapping[str, Any], domain: str) -> dict[str, Any] | None:
+    """The declaration's entry for a domain as written (see the module docstring): `{"skip":
+    reason}` where the method does not apply, None for a domain it neither lists nor covers
+    `elsewhere`."""
+    applies_to = spec.get("applies_to") or {}
+    kinds = applies_to.get("kinds")
+    if kinds is not None and domain in domain_names() and domain_of(domain).kind not in kinds:
+        known = domain_of(domain)
+        why = applies_to.get("reason") or f"the method is for {', '.join(kinds)}"
+        return {"skip": f"{known.title} is {known.kind}; {why}"}
+    table, elsewhere = spec.get("per_domain"), spec.get("elsewhere")
+    if table is None and elsewhere is None:
         return {"tuned": False, "source": "the same on every domain"}
-    require(domain in table, f"method {name} declares no setting for domain {domain}; "
-                             f"it declares: {', '.join(table)}")
-    entry = dict(table[domain] or {})
+    if domain in (table or {}):
+        return dict(table[domain] or {})
+    return None if elsewhere is None else dict(elsewhere)
+
+
+def domain_entry(spec: Mapping[str, Any], domain: str) -> dict[str, Any]:
+    """The entry a run on this domain resolves its knobs from; one line where there is none."""
+    name, found = spec.get("name", "?"), declared_entry(spec, domain)
+    require(found is not None, f"method {name} declares no setting for domain {domain}; "
+                               f"it declares: {', '.join(spec.get('per_domain') or {})} (and no `elsewhere`)")
+    entry = dict(found)
     require(not entry.get("skip"), f"method {name} does not apply to domain {domain}: {entry.get('skip')}")
     return entry
+
+
+def not_applicable(spec: Mapping[str, Any]) -> dict[str, str]:
+    """Domain -> why the method does not apply there, over the catalog's domains."""
+    reasons = {d: (declared_entry(spec, d) or {}).get("skip") for d in domain_names()}
+    return {d: reason for d, reason in reasons.items() if reason}
 
 
 def missing_knob_message(name: str, knob: str, domain: str, entry: Mapping[str, Any]) -> str:
@@ -129,6 +162,10 @@ def resolve(spec: Mapping[str, Any], domain: str) -> tuple[type, MethodSettings]
     unknown = sorted(set(spec) - set(DECLARATION_KEYS) - set(parameters))
     require(not unknown, f"method.{unknown[0] if unknown else ''} is not a knob of method {name}; "
                          f"allowed: {', '.join(parameters)}")
+    applies_to = spec.get("applies_to") or {}
+    unknown = sorted(set(applies_to) - {"kinds", "reason"}) + sorted(set(applies_to.get("kinds") or []) - set(KINDS))
+    require(not unknown, f"method {name}: applies_to {unknown[0] if unknown else ''} is unknown; allowed: "
+                         f"applies_to: {{kinds: [{', '.join(KINDS)}], reason: ...}}")
     entry = domain_entry(spec, domain)
     unknown = sorted(set(entry) - set(ENTRY_KEYS) - set(parameters))
     require(not unknown, f"per_domain.{domain}.{unknown[0] if unknown else ''} of method {name} is not a "
@@ -154,7 +191,7 @@ def resolve(spec: Mapping[str, Any], domain: str) -> tuple[type, MethodSettings]
             require(parameter.default is not inspect.Parameter.empty, missing_knob_message(name, knob, domain, entry))
     settings = MethodSettings(name=name, domain=domain, knobs=knobs, source=str(entry.get("source") or ""),
                               tuned=bool(entry.get("tuned", False)), baseline=str(spec.get("baseline") or "baseline"),
-                              given=given)
+                              given=given, not_applicable=not_applicable(spec))
     return cls, settings
 
 

@@ -1,5 +1,6 @@
 """The methods there are, read from conf/method/ (no list of them anywhere else): which apply
-to a domain, how each domain's settings were obtained, and what the tuning suite sweeps."""
+to a domain (the kinds each declares, per-domain skips), how each domain's settings were
+obtained, and what the tuning suite sweeps. The contract: grokbench/methods/base.py."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from grokbench.config import CONF_DIR
+from grokbench.methods import base
 
 BASELINE = "baseline"
 
@@ -22,10 +24,9 @@ def declaration(name: str) -> dict[str, Any]:
 
 
 def declared_for(name: str, domain: str) -> dict[str, Any] | None:
-    """The method file's per-domain entry as written (a `skip` included); {} for a method without
-    a per-domain table (it applies everywhere as declared), None for a domain it does not list."""
-    table = declaration(name).get("per_domain")
-    return {} if table is None else table.get(domain)
+    """The method's entry for a domain as declared (a `skip` included): its per-domain entry,
+    else its `elsewhere` entry; None for a domain it does not cover."""
+    return base.declared_entry(declaration(name), domain)
 
 
 def entry(name: str, domain: str) -> dict[str, Any] | None:
@@ -34,12 +35,12 @@ def entry(name: str, domain: str) -> dict[str, Any] | None:
     return None if found is None or found.get("skip") else found
 
 
-def skip_reason(name: str, domain: str) -> str | None:
-    """Why the method does not apply to the domain, as its file declares; None when it applies
-    or is not (or no longer) declared."""
+def not_applicable(name: str) -> dict[str, str]:
+    """Domain -> why the method does not apply there (what its run records carry); {} for a method
+    no longer declared."""
     if not (CONF_DIR / "method" / f"{name}.yaml").is_file():
-        return None
-    return (declared_for(name, domain) or {}).get("skip")
+        return {}
+    return base.not_applicable(declaration(name))
 
 
 def applies(name: str, domain: str) -> bool:

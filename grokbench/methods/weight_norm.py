@@ -17,7 +17,7 @@ from torch import nn
 
 from grokbench.errors import require
 from grokbench.methods.base import Method
-from grokbench.module import weight_norm as total_norm
+from grokbench.weights import total_norm
 
 
 class WeightNormConstraint(Callback):
