@@ -11,6 +11,7 @@ from grokbench.board import load_runs
 from grokbench.board.method_cells import arm, delayed
 from grokbench.board.stats import time_to_generalize
 from grokbench.board.tables import method_grid, method_pairs, method_rows
+from grokbench.methods.catalog import entry, knob_value, tuning_plan
 from grokbench.methods.tuning import pick, report
 from grokbench.record import write_record
 
@@ -114,3 +115,15 @@ def test_tuning_scores_on_the_boards_scale_and_counts_fallbacks(tmp_path):
 
     assert pick([0.1, 1.0], {0.1: run(500, 0.5, "ungrokked"), 1.0: run(900, 1.0, "generalized")}) == 1.0
     assert pick([0.1, 1.0], {0.1: run(500, 0.5, "ungrokked"), 1.0: run(None, 0.4, "memorized")}) == 0.1  # highest final
+
+
+def test_a_cell_whose_pick_changed_since_its_runs_says_to_rerun(tmp_path):
+    now = knob_value(entry("grokfast_ma", "mnist"), "lamb")
+    other = next(v for v in tuning_plan("grokfast_ma", "mnist")["lamb"] if v != now)
+    ran = {"name": "grokfast_ma", "domain": "mnist", "knobs": {"window": 100, "lamb": other}, "tuned": True}
+    runs = baseline() + [{**r, "method_settings": ran}
+                         for r in method([scripted_curve(generalize_at=1000)] * 5, name="grokfast_ma")]
+    assert only_row(tmp_path / "old", runs)["method settings"].endswith(
+        f"to rerun: conf/method now picks lamb {now} (these runs: {other})")
+    current = [{**r, "method_settings": {**ran, "knobs": {"window": 100, "lamb": now}}} for r in runs]
+    assert "to rerun" not in only_row(tmp_path / "current", current)["method settings"]

@@ -32,6 +32,7 @@ from grokbench.board.formatting import MISSING, fmt_float, fmt_rate, fmt_ratio, 
 from grokbench.board.frame import number, present
 from grokbench.board.stats import FELL_BACK, Spread, held, km_median_or_beyond, majority, speedup, spread
 from grokbench.board.summary import speed_group
+from grokbench.methods.catalog import entry, knob_value, tuning_plan
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,19 @@ def ratio_text(method: Arm, base: Arm, interval: tuple[float, float] | None, sec
     else:
         text = fmt_ratio(speedup(b, m), interval)
     return f"{text} ({fmt_steps(m)} vs {fmt_steps(b)} {unit})"
+
+
+def superseded(group: pd.DataFrame) -> str | None:
+    """Where conf/method now picks another value of a tuned knob than these runs ran with (a pick
+    re-derived after they ran): which, so the cell is read as the old pick's until it is rerun."""
+    changes = set()
+    for settings in group["method_settings"]:
+        name, domain = (settings or {}).get("name"), (settings or {}).get("domain")
+        for knob in tuning_plan(name, domain) if name and domain else {}:
+            ran, now = knob_value(settings.get("knobs") or {}, knob), knob_value(entry(name, domain) or {}, knob)
+            if ran != now:
+                changes.add(f"{knob} {now} (these runs: {ran})")
+    return "; ".join(sorted(changes)) or None
 
 
 def window(group: pd.DataFrame) -> tuple[datetime, datetime] | None:

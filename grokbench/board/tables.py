@@ -17,7 +17,7 @@ from grokbench.board.formatting import (
     fmt_steps,
 )
 from grokbench.board.frame import DOMAIN_ORDER
-from grokbench.board.method_cells import Arm, arm, cell_text, counts, side_by_side
+from grokbench.board.method_cells import Arm, arm, cell_text, counts, side_by_side, superseded
 from grokbench.board.pairing import baseline_runs, configurations, control_runs
 from grokbench.board.reference import SET_AT_RUN_TIME, control_label
 from grokbench.board.sensitivity import describe_flips, group_robustness
@@ -230,7 +230,7 @@ def method_pairs(runs: pd.DataFrame) -> list[dict[str, Any]]:
             baseline_summaries[key] = (summarize(base), arm(base)) if len(base) else (None, None)
         s, (b, b_arm) = summarize(group), baseline_summaries[key]
         pairs.append({**config, "domain": str(group["domain"].iloc[0]), "baseline": name, "summary": s,
-                      "method_settings": method_settings_text(group),
+                      "method_settings": method_settings_text(group), "superseded": superseded(group),
                       "baseline_summary": b, "arm": arm(group), "baseline_arm": b_arm,
                       "apart": side_by_side(group, base) if b else None,
                       "interval": speedup_interval(base, group, held=True) if b else None,
@@ -269,7 +269,8 @@ def method_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
         rows.append({
             "domain": p["domain"], "recipe": p["recipe"], **setting_column(swept, p["setting"]),
             "model": p["model"], "method": p["method"],
-            "method settings": p["method_settings"], "baseline": p["baseline"],
+            "method settings": p["method_settings"] + (f"; to rerun: conf/method now picks {p['superseded']}"
+                                                       if p["superseded"] else ""), "baseline": p["baseline"],
             "reached G=0.5": fmt_rate(s["reached_half"], s["runs"]),
             "steps to G=0.5 (KM median)": fmt_steps(s["half_step"]),
             "baseline steps to G=0.5": fmt_steps(b["half_step"]) if b else MISSING,
@@ -312,6 +313,8 @@ def method_grid(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
             cell = f"{p['setting']}: {cell}"
         if broke(p):
             cell += f", broke {s['broken']}/{s['runs']}"
+        if p["superseded"]:
+            cell += f"; to rerun: conf/method now picks {p['superseded']}"
         cells.setdefault(p["method"], {}).setdefault((p["domain"], recipe), []).append(cell)
     columns = sorted({c for by_column in cells.values() for c in by_column})
     rows = []
