@@ -8,12 +8,12 @@ of experiments and seeds run as one Hydra multirun (`experiment=a,b seed=0,1,2`)
 them in conf/method/ (every one but baseline that applies to the experiment's domain), so a new
 method needs no edit here. A sweep with `tune: true` runs each method's tuning sweep for the
 experiment's domain (`per_domain.<domain>.tune` in its config: `method.<knob>=v1,v2,v3`) into
-`<out>/<recipe>_<method>_<knob><value>/seed<k>`. A sweep with a `grid` ({key: [values]}) runs
-every combination (`key=v1,v2` in the multirun) into `<out>/<recipe>/<key>=<value>,.../seed<k>`
-(conf/suite/phase.yaml); the board shows one row per cell. The split varies with the seed: every
-run gets `task.split_seed=${seed}` unless its sweep says `fixed_split: true` (then the split is
-the recipe's). With `--data DIR` a sweep's `source`
-points its task at local files (++task.source=DIR/<source>). Overrides on the command line go to
+`<out>/<recipe>_<method>_<knob><value>/seed<k>` (with `methods: [m, ...]`, only those methods'
+sweeps). A sweep with a `grid` ({key: [values]}) runs every combination (`key=v1,v2` in the
+multirun) into `<out>/<recipe>/<key>=<value>,.../seed<k>` (conf/suite/phase.yaml); the board
+shows one row per cell. The split varies with the seed: every run gets `task.split_seed=${seed}`
+unless its sweep says `fixed_split: true` (then the split is the recipe's). With `--data DIR` a
+sweep's `source` points its task at local files (++task.source=DIR/<source>). Overrides on the command line go to
 every run: `launcher=joblib workers=4` runs in parallel on this machine (torch threads default
 to cores / workers), `launcher=slurm hydra.launcher.partition=gpu` submits to SLURM.
 `--sweeps a,b` runs only those named sweeps (a long suite split into parts, e.g. the methods
@@ -73,9 +73,10 @@ def multiruns(sweep: DictConfig) -> list[tuple[list[str], list[str], str, list[s
     experiments, methods = list(sweep.experiments), sweep.get("methods")
     if sweep.get("tune"):
         runs = []
+        listed = methods if methods not in (None, "all") else method_names()  # `methods: [m]`: only its sweeps
         for e in experiments:
             domain = experiment_domain(e)
-            for m in method_names():
+            for m in listed:
                 for knob, values in tuning_plan(m, domain).items():
                     label = knob.replace(".", "_")
                     runs.append(([e], [f"method={m}", f"++method.{knob}={','.join(map(str, values))}"],

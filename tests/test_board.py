@@ -4,7 +4,7 @@ statistics, pairing by declared metadata, control reference levels, provenance, 
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -13,9 +13,9 @@ from fixtures.scripted_records import COMMIT, make_record, scripted_curve, write
 
 from grokbench.board import MARK_END, MARK_START, job_summary, load_runs, write_board
 from grokbench.board.legacy import legacy_fill
+from grokbench.board.method_cells import Arm, ratio_text
 from grokbench.board.stats import km_median, km_median_or_beyond, speedup_interval
-from grokbench.board.summary import Summary
-from grokbench.board.tables import method_pairs, method_rows, missing_cell, speedup_text, universality_rows
+from grokbench.board.tables import method_pairs, method_rows, missing_cell, universality_rows
 from grokbench.cli import main
 from grokbench.errors import GrokbenchError
 
@@ -85,22 +85,18 @@ def test_speedup_interval_only_with_five_runs_per_arm_and_seeded():
 
 
 def test_speedup_is_a_bound_where_one_arm_has_no_median():
-    def arm(steps, last=5000):
+    def arm_of(steps, last=5000):
         return pd.DataFrame({"profile.generalized_step": steps, "profile.last_step": [last] * len(steps)})
 
-    never, fast = arm([None, None, 3000]), arm([400, 500, None], last=800)
+    never, fast = arm_of([None, None, 3000]), arm_of([400, 500, None], last=800)
     assert km_median_or_beyond(never) == (None, 5000) and km_median_or_beyond(fast)[1] is None
-    summary = summary_of(generalize_step=None, generalize_step_beyond=5000)
-    pair = {"baseline": "b", "summary": summary_of(generalize_step=500, generalize_step_beyond=None),
-            "baseline_summary": summary, "interval": None}
-    assert speedup_text(pair).startswith("> 10.00x (500 vs > 5,000 steps; a bound")
-    pair["summary"], pair["baseline_summary"] = summary, summary_of(generalize_step=1000, generalize_step_beyond=None)
-    assert speedup_text(pair).startswith("< 0.20x (> 5,000 vs 1,000 steps; a bound")
 
+    def arm(median, beyond):
+        return Arm(runs=3, reached=1, fell_back=0, median=median, beyond=beyond, seconds=None, seconds_beyond=None,
+                   first_evaluation=10, at_first=0, band_states=Counter(inside=3), delayed=3, final_progress=None)
 
-def summary_of(**values) -> Summary:
-    """A summary with only the given fields set (the rest None)."""
-    return Summary(**{**dict.fromkeys(f.name for f in fields(Summary)), **values})
+    assert ratio_text(arm(500, None), arm(None, 5000), None, False).startswith("> 10.00x (500 vs > 5,000 steps; a bound")
+    assert ratio_text(arm(None, 5000), arm(1000, None), None, False).startswith("< 0.20x (> 5,000 vs 1,000 steps; a bound")
 
 
 def test_empty_grid_cell_gives_the_reason_the_records_carry():
@@ -173,11 +169,11 @@ def test_methods_pair_with_declared_or_own_recipe_baseline(board):
     header = next(line for line in grid.splitlines() if line.startswith("| method"))
     assert "modular · tiny " in header and "modular · paper_baseline" in header
     cells = next(line for line in grid.splitlines() if line.startswith("| grokfast_ema"))
-    assert "G=0.9 3/3" in cells and "broke 1/2" in cells  # one paper_ema run diverged, no baseline run did
+    assert "G=0.9 held 3/3, fell back 0/3" in cells and "broke 1/2" in cells  # one paper_ema run diverged, no baseline run did
     assert "no speedup" not in cells.split("|")[2] and "a bound" not in cells.split("|")[2]
     assert "tiny · softmax_float64" not in header  # a method baseline shares its recipe's column
     stablemax = next(line for line in grid.splitlines() if line.startswith("| stablemax"))
-    assert "vs softmax_float64: G=0.9 2/2 (baseline 0/2), > " in stablemax and "a bound: under half the baseline's runs" in stablemax
+    assert "vs softmax_float64: G=0.9 held 2/2, fell back 0/2 (baseline 0/2, 0/2): > " in stablemax and "a bound: under half the baseline's runs" in stablemax
 
 
 def test_leaderboard_csv_one_row_per_configuration(board, records):

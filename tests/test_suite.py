@@ -22,6 +22,7 @@ from grokbench.suite import (
     expected_runs,
     load_suite,
     multiruns,
+    only_sweeps,
     suite_command,
     sweep_commands,
 )
@@ -220,3 +221,11 @@ def test_killed_run_resumes_from_its_checkpoint_with_the_same_detector_state(tmp
     for key in ("verdict", "memorized_step", "generalized_step", "steps"):
         assert resumed[key] == uninterrupted[key], key
     assert resumed["curve"] == uninterrupted["curve"]  # every evaluation, before and after the kill
+
+
+def test_a_tuning_sweep_that_lists_its_methods_runs_only_their_sweeps():
+    suite = only_sweeps(load_suite("method_tuning"), "method_tuning", "modular_strong_wd")
+    assert [name for name, _ in expected_runs(suite, None)] == [
+        f"default_adamw_strong_wd_optim_weight_decay{v}" for v in tuning_plan("adamw_strong_wd", "modular")["optim.weight_decay"]]
+    everything = {name for name, _ in expected_runs(only_sweeps(load_suite("method_tuning"), "method_tuning", "modular"), None)}
+    assert any(name.startswith("default_weight_norm_constraint_") for name in everything)

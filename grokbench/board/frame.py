@@ -107,6 +107,7 @@ def record_row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
         "git_commit": record.get("git_commit"), "git_dirty": record.get("git_dirty"),
         "torch_version": versions.get("torch"), "torch_threads": hardware.get("torch_threads"),
         "accelerator": hardware.get("accelerator"), "date": str(record.get("started_at") or "unknown")[:10],
+        "started_at": record.get("started_at"),  # with wall_seconds: when the run ran (method_cells.side_by_side)
         "versions": versions, "hardware": hardware, "curve": clean_curve(record.get("curve")),
         "metrics": record.get("metrics") or {},  # each logged key's declaration (kinds.MetricDeclaration)
         "launch": launch_overrides(record.get("overrides")), "config": record.get("config") or {},

@@ -108,12 +108,18 @@ def level_of(runs: pd.DataFrame, index, levels: dict[Key, Level]) -> Level | Non
     return next((levels[k] for k in keys if k in levels), None)
 
 
-def apply_control_references(runs: pd.DataFrame) -> pd.DataFrame:
+def apply_control_references(runs: pd.DataFrame, others: pd.DataFrame | None = None) -> pd.DataFrame:
     """The runs with every profile recomputed from its curve, against its control's level where
-    its task is not exact (the module docstring)."""
-    runs = runs.copy()
+    its task is not exact (the module docstring). With `others` (runs the board does not show:
+    the tuning runs, grokbench/methods/tuning.py), those instead, each measured against the level
+    `runs` set for its recipe: the scale the board reports `runs` on."""
     levels = control_levels(runs)
-    for index, row in runs.iterrows():
+    if others is None:
+        runs, targets = runs.copy(), runs.index
+    else:
+        runs, targets = pd.concat([runs, others], ignore_index=True), range(len(runs), len(runs) + len(others))
+    for index in targets:
+        row = runs.loc[index]
         if not row["settings"] or not row["curve"] or row["settings"].get("heldout_size") is None:
             continue  # failed before its first evaluation, or a record without the facts
         level = None
@@ -125,4 +131,4 @@ def apply_control_references(runs: pd.DataFrame) -> pd.DataFrame:
         reference = level.reference if level is not None else None
         for column, value in recompute(row, reference).items():
             runs.at[index, column] = value
-    return runs
+    return runs.loc[targets]

@@ -28,6 +28,7 @@ MIN_RUNS_FOR_INTERVAL = 5
 BOOTSTRAP_RESAMPLES = 999
 BOOTSTRAP_SEED = 0
 GENERALIZED_VERDICTS = ("grokked", "generalized")
+FELL_BACK = "ungrokked"  # sustained G = 0.9, then lost it: with `held`, not a run that reached it
 
 
 def values_of(column) -> list[float]:
@@ -42,6 +43,12 @@ def grok_rate(group: pd.DataFrame) -> tuple[int, int]:
 
 GENERALIZED = "profile.generalized_step"  # sustained G = 0.9
 HALFWAY = "profile.half_step"             # sustained G = 0.5
+
+
+def held(step, verdict) -> bool:
+    """Sustained G = 0.9 and kept it to the end (not `ungrokked`): how the method grid and the
+    tuning rule count a run as reaching G = 0.9."""
+    return number(step) is not None and verdict != FELL_BACK
 
 
 def count_reached(group: pd.DataFrame, event: str = GENERALIZED) -> int:
@@ -64,18 +71,21 @@ def km_median(times, observed) -> float | None:
 
 
 def time_to_generalize(group: pd.DataFrame, event: str = GENERALIZED,
-                       seconds: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                       seconds: bool = False, held: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(times, observed): the step of the event (sustained G = 0.9 by default), or the last step
     as a censoring time. Runs with neither (failed before their first evaluation) carry no time
     and are left out. `seconds`: wall-clock instead, the step over the run's steps per second
-    (its fit time per step, evaluations included); runs without a speed are left out."""
+    (its fit time per step, evaluations included); runs without a speed are left out. `held`:
+    a run that fell back below G = 0.9 by its end (`ungrokked`) did not reach it: censored at
+    its last step."""
     times, observed = [], []
     rates = group["steps_per_second"] if seconds else [1.0] * len(group)
-    for reached, last, rate in zip(group[event], group["profile.last_step"], rates):
+    lost = [v == FELL_BACK for v in group["profile.verdict"]] if held else [False] * len(group)
+    for reached, last, rate, fell_back in zip(group[event], group["profile.last_step"], rates, lost):
         step, last, rate = number(reached), number(last), number(rate)
         if not rate or rate <= 0:
             continue
-        if step is not None:
+        if step is not None and not fell_back:
             times.append(step / rate), observed.append(True)
         elif last is not None and last > 0:
             times.append(last / rate), observed.append(False)
@@ -87,13 +97,13 @@ def km_median_time(group: pd.DataFrame, event: str = GENERALIZED, seconds: bool 
     return km_median(*time_to_generalize(group, event, seconds))
 
 
-def km_median_or_beyond(group: pd.DataFrame, event: str = GENERALIZED,
-                        seconds: bool = False) -> tuple[float | None, float | None]:
+def km_median_or_beyond(group: pd.DataFrame, event: str = GENERALIZED, seconds: bool = False,
+                        held: bool = False) -> tuple[float | None, float | None]:
     """(median, beyond) from one Kaplan-Meier estimate: the median steps (or seconds) to the
     event, and, where it is undefined (S stays above 0.5 up to the last time seen), that last
     time: the median lies beyond it, so a speedup against it is a bound, not a value. `beyond`
     is None where the median is defined or there are no times."""
-    times, observed = time_to_generalize(group, event, seconds)
+    times, observed = time_to_generalize(group, event, seconds, held)
     median = km_median(times, observed)
     return median, (float(times.max()) if median is None and times.size else None)
 
@@ -119,9 +129,9 @@ def majority(count: int, total: int) -> bool:
     return total > 0 and count * 2 > total
 
 
-def _encoded(group: pd.DataFrame, seconds: bool) -> np.ndarray:
+def _encoded(group: pd.DataFrame, seconds: bool, held: bool) -> np.ndarray:
     """Times to G = 0.9 as one array for resampling: censored times negative."""
-    times, observed = time_to_generalize(group, seconds=seconds)
+    times, observed = time_to_generalize(group, seconds=seconds, held=held)
     return np.where(observed, times, -times)
 
 
@@ -138,12 +148,12 @@ def speedup(baseline_time: float | None, method_time: float | None) -> float | N
     return baseline_time / method_time if baseline_time and method_time else None
 
 
-def speedup_interval(baseline: pd.DataFrame, method: pd.DataFrame,
-                     seconds: bool = False) -> tuple[float, float] | None:
+def speedup_interval(baseline: pd.DataFrame, method: pd.DataFrame, seconds: bool = False,
+                     held: bool = False) -> tuple[float, float] | None:
     """95% percentile bootstrap interval of the speedup (scipy.stats.bootstrap, seeded), resampling
     the runs of both arms; None with fewer than MIN_RUNS_FOR_INTERVAL runs in an arm or without
     a speedup (see `_median_or_bound` for resamples whose median is undefined)."""
-    b, m = _encoded(baseline, seconds), _encoded(method, seconds)
+    b, m = _encoded(baseline, seconds, held), _encoded(method, seconds, held)
     if min(b.size, m.size) < MIN_RUNS_FOR_INTERVAL or \
             speedup(km_median(np.abs(b), b > 0), km_median(np.abs(m), m > 0)) is None:
         return None

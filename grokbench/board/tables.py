@@ -12,16 +12,16 @@ from grokbench.board.formatting import (
     fmt_float,
     fmt_outcomes,
     fmt_rate,
-    fmt_ratio,
     fmt_speeds,
     fmt_spread,
     fmt_steps,
 )
 from grokbench.board.frame import BASELINE
+from grokbench.board.method_cells import Arm, arm, cell_text, counts, side_by_side, superseded
 from grokbench.board.pairing import baseline_arm, baseline_runs, configurations, control_runs
 from grokbench.board.reference import SET_AT_RUN_TIME, control_label
 from grokbench.board.sensitivity import describe_flips, group_robustness
-from grokbench.board.stats import GENERALIZED_VERDICTS, majority, speedup, speedup_interval
+from grokbench.board.stats import GENERALIZED_VERDICTS, majority, speedup_interval
 from grokbench.board.summary import Summary, summarize
 from grokbench.catalog import board_rank
 from grokbench.profile import BAND_STATES
@@ -219,19 +219,23 @@ def domain_rows(runs: pd.DataFrame, domain: str) -> list[dict[str, str]]:
 
 # --- methods ---------------------------------------------------------------------------------
 def method_pairs(runs: pd.DataFrame) -> list[dict[str, Any]]:
-    """Every method configuration with its declared baseline's runs and the speedup between them."""
+    """Every method configuration with its declared baseline's runs and the speedup between them
+    (method_cells: both arms counted alike, ungrokked runs as not reaching G = 0.9)."""
     pairs, baseline_summaries = [], {}  # a baseline is summarized once, not once per method
     for config, group in configurations(runs, "method"):
         name, base = baseline_runs(runs, group)
         key = tuple(base.index)
         if key not in baseline_summaries:
-            baseline_summaries[key] = summarize(base) if len(base) else None
-        s, b = summarize(group), baseline_summaries[key]
+            baseline_summaries[key] = (summarize(base), arm(base)) if len(base) else (None, None)
+        s, (b, b_arm) = summarize(group), baseline_summaries[key]
         pairs.append({**config, "domain": str(group["domain"].iloc[0]), "baseline": name, "summary": s,
-                      "baseline_arm": baseline_arm(group), "not_applicable": not_applicable(group),
-                      "method_settings": method_settings_text(group),
-                      "baseline_summary": b, "interval": speedup_interval(base, group) if b else None,
-                      "interval_seconds": speedup_interval(base, group, seconds=True) if b else None})
+                      "not_applicable": not_applicable(group),
+                      "method_settings": method_settings_text(group), "superseded": superseded(group),
+                      "baseline_summary": b, "baseline_recipe_method": baseline_arm(group),
+                      "arm": arm(group), "baseline_arm": b_arm,
+                      "apart": side_by_side(group, base) if b else None,
+                      "interval": speedup_interval(base, group, held=True) if b else None,
+                      "interval_seconds": speedup_interval(base, group, seconds=True, held=True) if b else None})
     return pairs
 
 
@@ -254,26 +258,9 @@ def broke(p: dict[str, Any]) -> bool:
 
 
 def speedup_text(p: dict[str, Any], seconds: bool = False) -> str:
-    """The speedup with its interval; where one arm's median lies beyond its last step (fewer
-    than half its runs reached G=0.9), a bound against that step instead of no answer."""
-    s, b = p["summary"], p["baseline_summary"]
-    key, unit = ("generalize_seconds", "s") if seconds else ("generalize_step", "steps")
-    if b is None:
-        return f"no runs of baseline {p['baseline']}"
-    method, base = getattr(s, key), getattr(b, key)
-    method_beyond, base_beyond = getattr(s, f"{key}_beyond"), getattr(b, f"{key}_beyond")
-    if base is None and method is not None and base_beyond:
-        return (f"> {fmt_ratio(speedup(base_beyond, method))} ({fmt_steps(method)} vs > {fmt_steps(base_beyond)} "
-                f"{unit}; a bound: under half the baseline's runs reached G=0.9)")
-    if method is None and base is not None and method_beyond:
-        return (f"< {fmt_ratio(speedup(base, method_beyond))} (> {fmt_steps(method_beyond)} vs {fmt_steps(base)} "
-                f"{unit}; a bound: under half the method's runs reached G=0.9)")
-    if base is None and method is None:
-        return "no speedup: neither median reached G=0.9"
-    if base is None or method is None:
-        return f"no speedup: the {'baseline' if base is None else 'method'}'s runs have no {unit}"
-    interval = p["interval_seconds"] if seconds else p["interval"]
-    return f"{fmt_ratio(speedup(base, method), interval)} ({fmt_steps(method)} vs {fmt_steps(base)} {unit})"
+    """The pair's speedup cell in steps or wall-clock seconds (method_cells.cell_text)."""
+    return cell_text(p["arm"], p["baseline_arm"], p["baseline"], p["interval_seconds" if seconds else "interval"],
+                     seconds, p["apart"])
 
 
 def method_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -283,12 +270,15 @@ def method_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
         rows.append({
             "domain": p["domain"], "recipe": p["recipe"], **setting_column(swept, p["setting"]),
             "model": p["model"], "method": p["method"],
-            "method settings": p["method_settings"], "baseline": p["baseline"],
+            "method settings": p["method_settings"] + (f"; to rerun: conf/method now picks {p['superseded']}"
+                                                       if p["superseded"] else ""), "baseline": p["baseline"],
             "reached G=0.5": fmt_rate(s.reached_half, s.runs),
             "steps to G=0.5 (KM median)": fmt_steps(s.half_step),
             "baseline steps to G=0.5": fmt_steps(b.half_step) if b else MISSING,
-            "reached G=0.9": fmt_rate(s.reached, s.runs),
-            "baseline reached G=0.9": fmt_rate(b.reached, b.runs) if b else MISSING,
+            "held G=0.9, fell back": fmt_held(p["arm"]),
+            "baseline held G=0.9, fell back": fmt_held(p["baseline_arm"]) if b else MISSING,
+            "steps to G=0.9 (KM median)": fmt_steps(p["arm"].median),
+            "baseline steps to G=0.9": fmt_steps(p["baseline_arm"].median) if b else MISSING,
             "grok rate": fmt_rate(s.grokked, s.runs),
             "baseline grok rate": fmt_rate(b.grokked, b.runs) if b else MISSING,
             "speedup ↑ (steps)": speedup_text(p),
@@ -298,6 +288,10 @@ def method_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
             "broke": (f"{s.broken}/{s.runs} (baseline {b.broken if b else 0}/{b.runs if b else 0})"
                       if broke(p) else MISSING)})
     return rows
+
+
+def fmt_held(a: Arm) -> str:
+    return f"{fmt_rate(a.reached, a.runs)}, {fmt_rate(a.fell_back, a.runs)}"
 
 
 def fmt_throughput(s: Summary) -> str:
@@ -311,17 +305,17 @@ def method_grid(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
     method paired with another method of that recipe (StableMax with float64 softmax) says so."""
     cells: dict[str, dict[str, list[str]]] = {}
     for p in pairs:
-        s, b = p["summary"], p["baseline_summary"]
-        rates = f"G=0.9 {fmt_rate(s.reached, s.runs)}" + (
-            f" (baseline {fmt_rate(b.reached, b.runs)})" if b else "")
-        cell = f"{rates}, {speedup_text(p)}"
-        recipe, baseline_method = p["baseline_arm"]
+        s = p["summary"]
+        cell = f"{counts(p['arm'], p['baseline_arm'])}: {speedup_text(p)}"
+        recipe, baseline_method = p["baseline_recipe_method"]
         if baseline_method != BASELINE:
             cell = f"vs {baseline_method}: {cell}"
         if p["setting"]:  # a swept method: one entry per setting in the same cell
             cell = f"{p['setting']}: {cell}"
         if broke(p):
             cell += f", broke {s.broken}/{s.runs}"
+        if p["superseded"]:
+            cell += f"; to rerun: conf/method now picks {p['superseded']}"
         cells.setdefault(p["method"], {}).setdefault((p["domain"], recipe), []).append(cell)
     columns = sorted({c for by_column in cells.values() for c in by_column})
     skips: dict[str, dict[str, str]] = {}
