@@ -74,8 +74,9 @@ def forecast_markdown(hists: list[RunHistory], scored: dict[str, list[Scored]], 
     protocol, items = next(iter(scored.items()))  # the first protocol (recipe on the board) per recipe
     parts = [FORECAST_NOTE, markdown(summary_rows(scored)), f"Held out one {protocol} at a time, per recipe:",
              markdown(recipe_rows(items))]
-    if unscored_rows(hists):
-        parts += ["Not scored:", markdown(unscored_rows(hists))]
+    unscored = unscored_rows(hists)
+    if unscored:
+        parts += ["Not scored:", markdown(unscored)]
     if figure:
         parts.append(f"![forecast: predicted against actual step of G = 0.9, held out by {protocol}]({figure})")
     return "\n\n".join(parts)
