@@ -217,14 +217,30 @@ def find_records(*roots: str | Path) -> list[Path]:
     return sorted(found)
 
 
-def curve_series(curve: list[dict[str, Any]], key: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, values) of one logged key in a record's curve: step > 0 (log axes), finite values."""
+def curve_series(curve: list[dict[str, Any]], key: str | None, log_axis: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of one logged key in a record's curve (or a run's history rows), in step
+    order, finite values only; `log_axis` keeps step > 0 only (for log-scaled plots)."""
     frame = pd.DataFrame(curve)
     if not key or key not in frame or "step" not in frame:
         return np.array([]), np.array([])
-    points = frame[["step", key]].apply(pd.to_numeric, errors="coerce")
-    points = points[(points["step"] > 0) & np.isfinite(points[key])]
+    points = frame[["step", key]].apply(pd.to_numeric, errors="coerce").dropna(subset=["step"])
+    points = points[np.isfinite(points[key]) & ((points["step"] > 0) if log_axis else True)]
+    points = points.sort_values("step", kind="stable")
     return points["step"].to_numpy(dtype=float), points[key].to_numpy(dtype=float)
+
+
+def value_at(steps: np.ndarray, values: np.ndarray, step: float) -> float | None:
+    """The last value logged at or before `step` (curve_series order), None before the first."""
+    before = np.flatnonzero(steps <= step)
+    return float(values[before[-1]]) if before.size else None
+
+
+def lower_median(values: list[float]) -> float | None:
+    """The lower middle value (None without values): for an even count the two middle values are
+    never averaged, so an infinite ("never") half stays infinite and is not mixed with a step."""
+    ordered = sorted(values)
+    return ordered[(len(ordered) - 1) // 2] if ordered else None
 
 
 def number(value: Any) -> float | None:

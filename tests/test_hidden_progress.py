@@ -14,11 +14,9 @@ from grokbench.board.hidden_progress import (
     fmt_lead,
     hidden_progress,
     hidden_rows,
-    median_lead,
-    series,
-    value_at,
 )
 from grokbench.profile import ProfileSettings, analyze
+from grokbench.record import curve_series, lower_median, value_at
 
 SHIFT_AT = 600  # scripted measures step at this step: after memorization (~300), before G leaves (~1500)
 DECLARED = {"measures/norm": "down", "measures/flat": "down", "measures/scale": "none", "measures/sparsity": "up"}
@@ -114,9 +112,9 @@ def test_lead_is_none_when_the_median_run_never_moved():
     h = Hidden(plateau_runs=3, no_plateau=Counter(), spread=0.1, change=-1.0, moves=-1,
                leads=[-math.inf, -math.inf, 0.5], before_leaving=1, never_generalized=0)
     assert fmt_lead(h) == "none (1/3 moved before G = 0.9, 1/3 before G left the band)"
-    assert median_lead([-math.inf, 0.2, 0.4, 0.6]) == 0.2  # the lower middle: never averaged with -inf
+    assert lower_median([-math.inf, 0.2, 0.4, 0.6]) == 0.2  # the lower middle: never averaged with -inf
 
 
 def test_value_at_memorization_is_the_last_logged_one_for_a_sparse_measure():
-    steps, values = series([{"step": 100, "m": 1.0}, {"step": 200}, {"step": 300, "m": 3.0}], "m")
+    steps, values = curve_series([{"step": 100, "m": 1.0}, {"step": 200}, {"step": 300, "m": 3.0}], "m", log_axis=False)
     assert value_at(steps, values, 250) == 1.0 and value_at(steps, values, 50) is None

@@ -22,8 +22,9 @@ import pandas as pd
 
 from grokbench.board.figures import on_grid, run_progress
 from grokbench.board.frame import number
-from grokbench.board.hidden_progress import measure_directions, series
+from grokbench.board.hidden_progress import measure_directions
 from grokbench.board.tables import universality_groups, with_setting
+from grokbench.record import curve_series
 
 ANCHORS = (("profile.memorized_step", "memorization"), ("profile.generalized_step", "G = 0.9"))
 MARKS = (("profile.memorized_step", "memorized", "tab:blue"), ("profile.leave_step", "G leaves the band", "tab:orange"),
@@ -47,7 +48,7 @@ def aligned_band(series_list: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.n
 def row_series(row: pd.Series, key: str) -> tuple[np.ndarray, np.ndarray]:
     if key == G_ROW:
         return run_progress(row, train=False)
-    return series(row["curve"], key)
+    return curve_series(row["curve"], key, log_axis=False)
 
 
 def aligned(drawn: pd.DataFrame, key: str, anchor: str, scale: tuple[float, float] | None) -> tuple[np.ndarray, ...]:

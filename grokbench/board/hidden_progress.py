@@ -48,6 +48,7 @@ import pandas as pd
 from grokbench.board.formatting import MISSING, fmt_float
 from grokbench.board.frame import number
 from grokbench.board.tables import OK, universality_groups, with_setting
+from grokbench.record import curve_series, lower_median, value_at
 
 MEASURE_ROLE = "measure"
 SIGN = {"up": 1, "down": -1}
@@ -86,22 +87,6 @@ def measure_directions(group: pd.DataFrame) -> dict[str, str]:
             if isinstance(d, dict) and d.get("role") == MEASURE_ROLE:
                 found.setdefault(key, set()).add(str(d.get("direction") or "none"))
     return {key: (next(iter(ds)) if len(ds) == 1 else "none") for key, ds in sorted(found.items())}
-
-
-def series(curve: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, values) of the key's finite logged values, in step order."""
-    points = [(number(r.get("step")), number(r.get(key))) for r in curve if key in r]
-    points = [(s, v) for s, v in points if s is not None and v is not None and math.isfinite(v)]
-    if not points:
-        return np.array([]), np.array([])
-    steps, values = np.array(points, dtype=float).T
-    return steps, values
-
-
-def value_at(steps: np.ndarray, values: np.ndarray, step: float) -> float | None:
-    """The last logged value at or before `step`."""
-    before = np.flatnonzero(steps <= step)
-    return float(values[before[-1]]) if before.size else None
 
 
 def window(row: pd.Series) -> Window | None:
@@ -144,7 +129,7 @@ def hidden_progress(group: pd.DataFrame, key: str) -> Hidden:
     runs = []  # (window, steps, values, value at t_mem) of memorized runs that logged the key
     for _, row in group.iterrows():
         w = window(row)
-        steps, values = series(row["curve"], key)
+        steps, values = curve_series(row["curve"], key, log_axis=False)
         start = value_at(steps, values, w.memorized) if w and steps.size else None
         if start is not None:
             runs.append((w, steps, values, start))
@@ -164,12 +149,6 @@ def hidden_progress(group: pd.DataFrame, key: str) -> Hidden:
         before_leaving += moved is not None and (w.left is None or moved < w.left)
     no_plateau = Counter(r[0].no_plateau for r in runs if r[0].plateau_end is None)
     return Hidden(len(plateau), no_plateau, spread, change, moves, sorted(leads), before_leaving, never)
-
-
-def median_lead(leads: list[float]) -> float | None:
-    """The median lead, -inf when the median run never moved; None without runs. The lower
-    middle value for an even count, so a never-moved run is never averaged with a lead."""
-    return leads[(len(leads) - 1) // 2] if leads else None
 
 
 def fmt_plateau_runs(h: Hidden) -> str:
@@ -200,7 +179,7 @@ def fmt_lead(h: Hidden) -> str:
     if not h.leads:
         return f"{MISSING} (no plateau run reached G = 0.9{left_out})"
     ahead = sum(1 for lead in h.leads if lead > 0)
-    lead = median_lead(h.leads)
+    lead = lower_median(h.leads)
     text = "none" if lead == -math.inf else f"{fmt_float(lead, 2)} decades"
     return (f"{text} ({ahead}/{len(h.leads)} moved before G = 0.9, {h.before_leaving}/{len(h.leads)} before G "
             f"left the band{left_out})")

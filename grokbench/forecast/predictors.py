@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grokbench.forecast.history import RunHistory
-from grokbench.record import number
+from grokbench.record import curve_series, lower_median, value_at
 
 MIN_CALIBRATION = 3  # a median of fewer training runs is not a calibration
 WEIGHTS_ROLE, MEASURE_ROLE = "weights", "measure"
@@ -50,26 +50,13 @@ class Prediction:
         return self.step is not None and (budget is None or self.step <= budget)
 
 
-def value_at(rows: list[dict], key: str, step: float) -> float | None:
-    """The key's last finite value at or before `step`."""
-    found = None
-    for r in rows:
-        s, v = number(r.get("step")), number(r.get(key))
-        if s is not None and s > step:
-            break
-        if v is not None and math.isfinite(v):
-            found = v
-    return found
+def logged_at(rows: list[dict], key: str, step: float) -> float | None:
+    """The key's last finite value at or before `step` in a run's history rows."""
+    return value_at(*curve_series(rows, key, log_axis=False), step)
 
 
 def keys_with_role(run: RunHistory, role: str) -> list[str]:
     return sorted(k for k, d in run.metrics.items() if isinstance(d, dict) and d.get("role") == role)
-
-
-def median_or_inf(values: list[float]) -> float:
-    """The lower median, so an infinite half is never averaged with a finite step."""
-    ordered = sorted(values)
-    return ordered[(len(ordered) - 1) // 2]
 
 
 def reached(training: list[RunHistory]) -> list[RunHistory]:
@@ -80,7 +67,7 @@ def reached(training: list[RunHistory]) -> list[RunHistory]:
 
 def fit_naive(training: list[RunHistory]) -> float | None:
     ratios = [t.generalized / t.memorized if t.reached else math.inf for t in training]
-    return median_or_inf(ratios) if len(ratios) >= MIN_CALIBRATION else None
+    return lower_median(ratios) if len(ratios) >= MIN_CALIBRATION else None
 
 
 def predict_naive(ratio: float | None, run: RunHistory) -> Prediction:
@@ -99,7 +86,7 @@ class NormLaw:
 
 def squared_norm(run: RunHistory, rows: list[dict], step: float) -> float | None:
     keys = keys_with_role(run, WEIGHTS_ROLE)
-    value = value_at(rows, keys[0], step) if len(keys) == 1 else None
+    value = logged_at(rows, keys[0], step) if len(keys) == 1 else None
     return None if value is None else value * value
 
 
@@ -137,7 +124,7 @@ def measure_keys(run: RunHistory) -> dict[str, float]:
 
 def measure_progress(rows: list[dict], key: str, sign: float, start: float, step: float) -> float | None:
     """s ln(m(step) / m(start)); None where the measure is not positive or not logged."""
-    m0, m1 = value_at(rows, key, start), value_at(rows, key, step)
+    m0, m1 = logged_at(rows, key, start), logged_at(rows, key, step)
     if m0 is None or m1 is None or m0 <= 0 or m1 <= 0:
         return None
     return sign * math.log(m1 / m0)
@@ -167,7 +154,7 @@ def predict_measures(targets: dict[str, float], run: RunHistory) -> Prediction:
         steps.append(math.inf if d <= 0 else max(run.memorized + targets[key] / d * (run.cut - run.memorized), run.cut))
     if not steps:
         return Prediction(None, "no declared measure of this run was calibrated on the training runs")
-    step = median_or_inf(steps)
+    step = lower_median(steps)
     return Prediction(None if math.isinf(step) else step)
 
 
