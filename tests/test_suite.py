@@ -54,6 +54,9 @@ def test_every_suite_experiment_composes_and_records_under_its_own_name(name):
                     assert cfg.method.name == method
 
 
+ADDED_AFTER_CONFIRMATION = {"s6_token_mlp", "s6_token_mlp_control"}
+
+
 def test_ci_suite_runs_every_quick_preset_and_its_control_with_ten_seeds():
     suite = load_suite("ci")
     runs = expected_runs(suite, None)
@@ -61,8 +64,11 @@ def test_ci_suite_runs_every_quick_preset_and_its_control_with_ten_seeds():
     presets = {r for r in options("experiment") if r.startswith("quick_") and not r.endswith("_control")}
     assert presets <= recipes  # every CPU quick preset runs ...
     assert all(f"{r}_control" in recipes for r in presets if f"{r}_control" in options("experiment"))
-    # seeds 0-4 (presets were chosen on them) and 5-9 (confirmation seeds, never looked at before)
-    assert all({seed for r, seed in runs if r == recipe} == set(range(10)) for recipe in recipes)
+    # seeds 0-4 (presets were chosen on them) and 5-9 (confirmation seeds, never looked at before);
+    # a domain added after the 10-seed confirmation run takes 5 seeds (issue 25: S6)
+    for recipe in recipes:
+        seeds = {seed for r, seed in runs if r == recipe}
+        assert seeds == set(range(5 if recipe in ADDED_AFTER_CONFIRMATION else 10)), recipe
 
 
 @pytest.mark.parametrize("name", SUITES)
