@@ -41,6 +41,7 @@ from grokbench.measures.catalog import run_measures
 from grokbench.methods.base import Method, build_method
 from grokbench.module import GrokModule
 from grokbench.plot import plot_run
+from grokbench.precision import check_bf16_kernels
 from grokbench.profile import Profile, ProfileSettings, describe
 from grokbench.profile.levels import FACTS
 from grokbench.progress import progress_callback
@@ -377,6 +378,7 @@ def train_in(cfg: DictConfig, record: rec.RunRecord, run_dir: Path, checkpoint: 
         keep_metrics_before(run_dir, start)
         trainer = build_trainer(cfg, run_dir, [detector, checkpoint, interrupts, *extra_callbacks])
         record["hardware"] = rec.hardware(trainer.strategy.root_device, trainer.precision)
+        check_bf16_kernels(model, trainer.precision, trainer.strategy.root_device)
         fit_started = time.perf_counter()
         try:
             with known_warnings():
