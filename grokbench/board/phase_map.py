@@ -2,7 +2,7 @@
 phase suites, conf/suite/phase_*.yaml).
 
 Liu, Kitouni, Nolte, Michaud, Tegmark & Williams 2022 ("Towards understanding grokking: an
-effective theory of representation learning", §5) name four phases by when the training and
+effective theory of representation learning") name four phases by when the training and
 held-out metrics reach their threshold within a fixed budget, and Omnigrok (Liu, Michaud &
 Tegmark 2022) draws its phase diagrams with the same four:
 - comprehension: the held-out metric reaches the threshold soon after the training set is fit;
