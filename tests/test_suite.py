@@ -74,7 +74,7 @@ def test_ci_suite_runs_every_quick_preset_and_its_control_with_ten_seeds():
 @pytest.mark.parametrize("name", SUITES)
 def test_every_suite_varies_the_split_with_the_seed_over_five_seeds(name):
     """Tuning sweeps excepted: they run one seed that no grid uses, so a pick is not judged on
-    the runs it was made on."""
+    the runs it was made on; a sweep with a `seeds_note` (why 5 would not fit) may run 3."""
     suite = load_suite(name)
     grid_seeds = {s for other in SUITES for sweep in load_suite(other).sweeps.values() if not sweep.get("tune")
                   for s in sweep.seeds}
@@ -82,8 +82,10 @@ def test_every_suite_varies_the_split_with_the_seed_over_five_seeds(name):
         (command, *_) = sweep_commands(OmegaConf.create({"sweeps": {"one": sweep}}), "out", None, []) or [None]
         if sweep.get("tune"):
             assert len(sweep.seeds) == 1 and not set(sweep.seeds) & grid_seeds
-        else:
+        elif not sweep.get("seeds_note"):  # issue 27's grids: 3 seeds a cell where 5 would not fit, said why
             assert len(set(sweep.seeds)) >= 5, "the board's statistics need at least 5 seeds"
+        else:
+            assert len(set(sweep.seeds)) >= 3, "even a sweep that says why needs 3 seeds"
         if command is None:  # a tuning sweep of a domain where every setting is published
             continue
         seeds = next(c for c in command if c.startswith("seed="))

@@ -2,9 +2,11 @@
 
 Reads run records only. Records -> frame (frame.py), control levels and recomputed profiles
 (reference.py), pairing by declared metadata (pairing.py), statistics (stats.py, summary.py),
-tables and text (tables.py, render.py), figures (figures.py, phase.py); `grokbench compare` is
-compare.py. A sweep is one row per setting: the overrides that vary within a recipe, or the keys
-of `--group-by` (settings.py); a recipe swept over two numeric keys also gets a phase diagram.
+tables and text (tables.py, render.py), figures (figures.py, phase.py), the critical data size
+(critical_section.py); `grokbench compare` is compare.py. A sweep is one row per setting: the
+overrides that vary within a recipe, or the keys of `--group-by` (settings.py); a recipe swept
+over two numeric keys also gets a phase diagram, and one swept over the training fraction a
+critical-data-size section.
 The same records always give byte-identical files: no timestamps, sorted groups, a seeded
 bootstrap, PNGs without metadata. A board is built from one clean commit unless
 `--allow-mixed` says otherwise.
@@ -47,6 +49,7 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
                 allow_mixed: bool = False, group_by: list[str] | None = None,
                 phase: list[str] | None = None) -> Path:
     """The board's files; `phase` (x, y): draw phase diagrams over these two keys."""
+    from grokbench.board.critical_section import critical_markdown
     from grokbench.board.figures import domain_figures, method_figures  # matplotlib only when writing
     from grokbench.board.forecast_figure import forecast_figure
     from grokbench.board.hidden_figures import hidden_figures
@@ -73,7 +76,7 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
     forecast = forecast_markdown(hists, scored, str(forecast_png.relative_to(out)) if forecast_png else None)
     (out / "README.md").write_text(leaderboard_markdown(runs, figures, allow_mixed, phases, method_plots,
                                                         str(drawn.relative_to(out)) if drawn else None, hidden,
-                                                        forecast))
+                                                        forecast, critical_markdown(runs, out)))
     if readme:
         update_readme(Path(readme), universality_markdown(runs, allow_mixed))
     return out / "README.md"

@@ -1,18 +1,27 @@
-"""Phase diagrams: a recipe swept over two numeric parameters, one grid cell per setting.
+"""Phase diagrams: a recipe swept over two numeric parameters, one grid cell per setting, in any
+domain.
 
-Each cell pools the seeds of one (x, y) setting. Two panels share the grid: colour = grok rate
-(grokked runs / runs) and colour = median final held-out progress G (the profile's
-`final_progress`, measured against the control's level like every other number on the board);
-the marker is the cell's most common verdict, and each cell prints its count or median. Axes are
-logarithmic when every value is positive (sweeps such as Omnigrok's alpha x weight decay are
-log-spaced), linear otherwise. A recipe gets one when its setting has exactly two numeric keys
-(settings.py) or, with `grokbench board --phase X,Y`, when its runs take at least two values of
-both. PNGs are saved without metadata so the same records give the same bytes.
+The axes are read from the records, never from names: a recipe's two swept keys are the launch
+overrides that vary among its runs (settings.py), and which is x is declared by the sweep that
+launched them: the key its runs' overrides name first (a suite's `grid` lists its keys in that
+order, conf/suite/phase_*.yaml), else `grokbench board --phase X,Y`. Each value is the run's own
+(its override, else its resolved config).
+Each cell pools the seeds of one (x, y) setting. Three panels share the grid, as Omnigrok's
+(Liu, Michaud & Tegmark 2022) diagrams: colour = the cell's phase (comprehension, grokking,
+memorization, confusion; phase_map.py says how each run's profile gives one and when a cell is
+`mixed`), colour = grok rate (grokked runs / runs), and colour = median final held-out progress
+G (the profile's `final_progress`, measured against the control's level like every other number
+on the board); each cell prints its count or median. Axes are logarithmic when every value is
+positive (sweeps such as Omnigrok's alpha x weight decay are log-spaced), linear otherwise. A
+recipe gets one when its setting has exactly two numeric keys or, with `--phase X,Y`, when its
+runs take at least two values of both. PNGs are saved without metadata so the same records give
+the same bytes.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -21,16 +30,20 @@ matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter, NullLocator
 
 from grokbench.board.formatting import fmt_float
 from grokbench.board.frame import BASELINE, number
+from grokbench.board.phase_map import MIXED, NO_PHASE, PHASES, cell_phase, run_phases
 from grokbench.board.settings import run_value
 from grokbench.board.summary import outcome
 from grokbench.profile import VERDICTS
 
-VERDICT_MARKERS = {"grokked": "*", "generalized": "o", "memorized": "s", "censored": ">", "ungrokked": "v",
-                   "unfit": "x", "diverged": "X", "failed": "P"}
+PHASE_COLOURS = {"comprehension": "#2ca02c", "grokking": "#1f77b4", "memorization": "#ff7f0e",
+                 "confusion": "#7f7f7f", MIXED: "#f2f2f2", NO_PHASE: "#000000"}
+PHASE_ORDER = (*PHASES, MIXED, NO_PHASE)
 PANELS = (("grok_rate", "grok rate (grokked / runs)"), ("final_progress", "median final held-out progress G"))
 
 
@@ -46,17 +59,27 @@ def most_common(verdicts: list[str]) -> str:
     return min(counts, key=lambda v: (-counts[v], order.index(v) if v in order else len(order), v))
 
 
-def cells(group: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
-    """One row per (x, y) setting: runs, grokked runs, grok rate, median final G, verdict."""
+def cell_groups(group: pd.DataFrame, x: str, y: str) -> Iterator[tuple[tuple[float, float], pd.DataFrame]]:
+    """((x, y), its runs) for every setting of the two keys, in order; runs without a numeric
+    value of both are left out."""
     frame = group.assign(x=axis_values(group, x), y=axis_values(group, y)).dropna(subset=["x", "y"])
+    yield from frame.groupby(["x", "y"], sort=True)
+
+
+def cells(group: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """One row per (x, y) setting: runs, grokked runs, grok rate, median final G, most common
+    verdict, phase and the runs in it."""
     rows = []
-    for (xv, yv), runs in frame.groupby(["x", "y"], sort=True):
+    for (xv, yv), runs in cell_groups(group, x, y):
         finals = [v for v in (number(g) for g in runs["profile.final_progress"]) if v is not None]
         grokked = int((runs["profile.verdict"] == "grokked").sum())
+        phase, count = cell_phase(run_phases(runs))
         rows.append({"x": xv, "y": yv, "runs": len(runs), "grokked": grokked, "grok_rate": grokked / len(runs),
                      "final_progress": float(np.median(finals)) if finals else np.nan,
-                     "verdict": most_common([outcome(s, v) for s, v in zip(runs["status"], runs["profile.verdict"])])})
-    return pd.DataFrame(rows, columns=["x", "y", "runs", "grokked", "grok_rate", "final_progress", "verdict"])
+                     "verdict": most_common([outcome(s, v) for s, v in zip(runs["status"], runs["profile.verdict"])]),
+                     "phase": phase, "phase_runs": count})
+    return pd.DataFrame(rows, columns=["x", "y", "runs", "grokked", "grok_rate", "final_progress", "verdict",
+                                       "phase", "phase_runs"])
 
 
 def is_diagram(table: pd.DataFrame) -> bool:
@@ -71,28 +94,42 @@ def edges(values: np.ndarray, log: bool) -> np.ndarray:
     return 10 ** borders if log else borders
 
 
+def on_grid(table: pd.DataFrame, column: str, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """A cell column as a (y, x) array, NaN where no run ran."""
+    grid = np.full((ys.size, xs.size), np.nan)
+    for _, cell in table.iterrows():
+        grid[np.searchsorted(ys, cell["y"]), np.searchsorted(xs, cell["x"])] = cell[column]
+    return grid
+
+
+def label_cells(ax, table: pd.DataFrame, texts: list[str]) -> None:
+    for (_, cell), text in zip(table.iterrows(), texts):
+        ax.annotate(text, (cell["x"], cell["y"]), ha="center", va="center", fontsize=7, color="black",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+
+
 def draw(table: pd.DataFrame, x: str, y: str, title: str, path: Path) -> Path:
     xs, ys = np.sort(table["x"].unique()), np.sort(table["y"].unique())
     log_x, log_y = bool((xs > 0).all()), bool((ys > 0).all())
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
-    for ax, (column, label) in zip(axes, PANELS):
-        grid = np.full((ys.size, xs.size), np.nan)
-        for _, cell in table.iterrows():
-            grid[np.searchsorted(ys, cell["y"]), np.searchsorted(xs, cell["x"])] = cell[column]
-        mesh = ax.pcolormesh(edges(xs, log_x), edges(ys, log_y), np.ma.masked_invalid(grid),
+    bx, by = edges(xs, log_x), edges(ys, log_y)
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), sharey=True)
+    codes = table.assign(code=[PHASE_ORDER.index(p) for p in table["phase"]])
+    axes[0].pcolormesh(bx, by, np.ma.masked_invalid(on_grid(codes, "code", xs, ys)),
+                       cmap=ListedColormap([PHASE_COLOURS[p] for p in PHASE_ORDER]),
+                       vmin=-0.5, vmax=len(PHASE_ORDER) - 0.5)
+    label_cells(axes[0], table, [f"{k}/{n}" for k, n in zip(table["phase_runs"], table["runs"])])
+    shown = [p for p in PHASE_ORDER if p in set(table["phase"])]
+    axes[0].legend([Patch(facecolor=PHASE_COLOURS[p], edgecolor="black") for p in shown], shown,
+                   title="phase (runs in it / runs)", fontsize=7, title_fontsize=7, loc="upper left",
+                   bbox_to_anchor=(0.0, -0.16), ncol=3, frameon=False)
+    for ax, (column, label) in zip(axes[1:], PANELS):
+        mesh = ax.pcolormesh(bx, by, np.ma.masked_invalid(on_grid(table, column, xs, ys)),
                              cmap="viridis", vmin=0.0, vmax=1.0)
         fig.colorbar(mesh, ax=ax, label=label)
-        for verdict, marker in VERDICT_MARKERS.items():
-            chosen = table[table["verdict"] == verdict]
-            if len(chosen):
-                ax.scatter(chosen["x"], chosen["y"], marker=marker, s=70, c="white", edgecolors="black",
-                           linewidths=0.8, label=verdict, zorder=3)
-        for _, cell in table.iterrows():
-            text = (f"{cell['grokked']}/{cell['runs']}" if column == "grok_rate"
-                    else fmt_float(None if np.isnan(cell["final_progress"]) else cell["final_progress"], 2))
-            ax.annotate(text, (cell["x"], cell["y"]), xytext=(0, -15), textcoords="offset points",
-                        ha="center", fontsize=7, color="black",
-                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+        label_cells(ax, table, [f"{k}/{n}" for k, n in zip(table["grokked"], table["runs"])]
+                    if column == "grok_rate" else
+                    [fmt_float(None if np.isnan(v) else v, 2) for v in table["final_progress"]])
+    for ax in axes:
         ax.set(xscale="log" if log_x else "linear", yscale="log" if log_y else "linear", xlabel=x)
         ax.set_xticks(xs, [fmt_float(v, 4) for v in xs])
         ax.set_yticks(ys, [fmt_float(v, 4) for v in ys])
@@ -100,9 +137,6 @@ def draw(table: pd.DataFrame, x: str, y: str, title: str, path: Path) -> Path:
             axis.set_minor_locator(NullLocator())
             axis.set_minor_formatter(NullFormatter())
     axes[0].set_ylabel(y)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, title="most common verdict", loc="upper left", bbox_to_anchor=(1.0, 0.9),
-               fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,10 +145,17 @@ def draw(table: pd.DataFrame, x: str, y: str, title: str, path: Path) -> Path:
     return path
 
 
+def declared_order(group: pd.DataFrame, keys: set[str]) -> list[str]:
+    """The keys in the order the runs' launch overrides name them (a suite grid's order: its first
+    key is x), the most common order among the runs launched with all of them; by name when none was."""
+    orders = Counter(tuple(sorted(keys, key=list(launch).index)) for launch in group["launch"] if keys <= set(launch))
+    return list(min(orders, key=lambda order: (-orders[order], order))) if orders else sorted(keys)
+
+
 def swept_pair(group: pd.DataFrame) -> tuple[str, str] | None:
-    """The two keys of a configuration family's setting, when it has exactly two."""
-    keys = sorted({k for values in group["setting_values"] for k in values})
-    return (keys[0], keys[1]) if len(keys) == 2 else None
+    """The two keys of a configuration family's setting, when it has exactly two, x first."""
+    keys = {k for values in group["setting_values"] for k in values}
+    return tuple(declared_order(group, keys)) if len(keys) == 2 else None
 
 
 def family_parts(recipe: str, method: str, model: str, models: int) -> list[str]:
@@ -122,24 +163,28 @@ def family_parts(recipe: str, method: str, model: str, models: int) -> list[str]
     return [recipe, *([method] if method != BASELINE else []), *([model] if models > 1 else [])]
 
 
+def families(runs: pd.DataFrame) -> Iterator[tuple[list[str], pd.DataFrame]]:
+    """(name parts, runs) of every configuration family: a recipe, model and method, any domain."""
+    models = runs.groupby("recipe")["model"].nunique()
+    for (recipe, method, model), group in runs.groupby(["recipe", "method", "model"], sort=False):
+        yield family_parts(recipe, method, model, int(models[recipe])), group
+
+
 def phase_figures(runs: pd.DataFrame, directory: Path,
                   keys: list[str] | None = None) -> dict[str, list[tuple[str, Path]]]:
     """Domain -> (label, PNG) of every phase diagram: per recipe, model and method, over its
     own two swept keys, or over `keys` (x, y) for every one that swept both."""
     found: dict[str, list[tuple[str, Path]]] = {}
-    families = runs.groupby(["recipe", "method", "model"], sort=False)
-    models = runs.groupby("recipe")["model"].nunique()
-    for (recipe, method, model), group in families:
+    for parts, group in families(runs):
         pair = tuple(keys) if keys else swept_pair(group)
         if pair is None:
             continue
         table = cells(group, *pair)
         if not is_diagram(table):
             continue
-        parts = family_parts(recipe, method, model, int(models[recipe]))
         label = " · ".join(parts)
         title = (f"{label}: {int(table['runs'].sum())} runs in {len(table)} settings of {pair[0]} × {pair[1]} "
-                 f"(seeds pooled per cell; marker: most common verdict)")
+                 f"(seeds pooled per cell)")
         path = draw(table, pair[0], pair[1], title, Path(directory) / f"phase_{'_'.join(parts)}.png")
         found.setdefault(str(group["domain"].iloc[0]), []).append((label, path))
     return found
