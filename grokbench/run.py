@@ -347,6 +347,8 @@ def train_in(cfg: DictConfig, record: rec.RunRecord, run_dir: Path, checkpoint: 
         L.seed_everything(int(cfg.seed), verbose=False)
         resume = resume_path(cfg, run_dir)
         start = checkpoint_step(resume) if resume else 0
+        if cfg.get("init_from"):  # named at once: a child that fails is still not a run from initialization
+            record["parent"] = {"run_dir": str(cfg.init_from), "step": cfg.get("init_step")}
         parent = continuation.find_parent(cfg.init_from, cfg.get("init_step")) if cfg.get("init_from") else None
         if parent is not None:
             record.update(parent=continuation.parent_entry(parent), changed=continuation.changes(cfg, parent))

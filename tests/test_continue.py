@@ -193,9 +193,11 @@ def fabricated_children() -> list[dict]:
 
 
 def test_the_ungrokking_table_counts_falls_per_kept_size():
-    rows = ungrokking_rows([(Path(f"r{i}"), r) for i, r in enumerate(fabricated_children())])
-    assert [r["kept"] for r in rows] == ["task.train_fraction=0.1 (0.167)", "task.train_fraction=0.45 (0.75)"]
-    small, large = rows
+    no_parent = {**make_record("tiny", 3, [], status="failed"), "parent": {"run_dir": "gone", "step": None}}
+    rows = ungrokking_rows([(Path(f"r{i}"), r) for i, r in enumerate([no_parent, *fabricated_children()])])
+    assert [r["kept"] for r in rows] == ["task.train_fraction=0.1 (0.167)", "task.train_fraction=0.45 (0.75)", "—"]
+    small, large, failed = rows
+    assert (failed["runs"], failed["fell"], failed["failed"]) == ("1", "0/0", "1")  # failed before its size was known
     assert (small["runs"], small["fell"], small["to chance"], small["failed"]) == ("3", "2/3", "1", "0")
     assert small["after k steps"] == "0.05 [0.001, 0.95] n=3" and small["start"] == "1 [1, 1] n=3"
     assert (large["runs"], large["fell"], large["failed"], large["k steps"]) == ("3", "0/2", "1", "3,000")

@@ -42,9 +42,9 @@ def started_afresh(records: Records) -> Records:
 def _row(record: dict[str, Any]) -> dict[str, Any]:
     kept, fall, parent = record.get("kept") or {}, record.get("fall") or {}, record["parent"]
     domain = (record.get("meta") or {}).get("domain") or record.get("task") or "?"
-    return {"domain": domain, "recipe": str(parent.get("recipe")), "key": str(kept.get("key")),
-            "size": kept.get("child"), "fraction": kept.get("fraction"), "steps": record.get("steps"),
-            "status": record.get("status"), "verdict": record.get("verdict"), "metric": fall.get("val_metric"),
+    return {"domain": domain, "recipe": str(parent.get("recipe") or record.get("recipe")),
+            "key": str(kept.get("key") or "?"), "size": kept.get("child"), "fraction": kept.get("fraction"),
+            "steps": record.get("steps"), "status": record.get("status"), "verdict": record.get("verdict"), "metric": fall.get("val_metric"),
             "start": fall.get("start"), "end": fall.get("end")}
 
 
@@ -55,12 +55,17 @@ def ungrokking_rows(records: Records) -> list[dict[str, str]]:
         return []
     rows = []
     keys = ["domain", "recipe", "key", "size"]
-    for (domain, recipe, key, size), group in sorted(frame.groupby(keys, dropna=False, sort=False),
-                                                     key=lambda item: (board_rank(item[0][0]), *item[0][:3], item[0][3])):
+
+    def order(item) -> tuple:  # board order; a child that failed before its size was known last
+        (domain, recipe, key, size), _ = item
+        return board_rank(domain), domain, recipe, key, pd.isna(size), 0 if pd.isna(size) else size
+
+    for (domain, recipe, key, size), group in sorted(frame.groupby(keys, dropna=False, sort=False), key=order):
         ran = group[group["status"] != "failed"]
         fell = int(ran["verdict"].isin(FELL).sum())
         steps = sorted({int(s) for s in ran["steps"].dropna()})
-        rows.append({"domain": domain, "recipe": recipe, "kept": f"{key}={size} ({fmt_float(group['fraction'].iloc[0])})",
+        kept = MISSING if pd.isna(size) else f"{key}={size} ({fmt_float(group['fraction'].iloc[0])})"
+        rows.append({"domain": domain, "recipe": recipe, "kept": kept,
                      "runs": str(len(group)), "k steps": ", ".join(f"{s:,}" for s in steps) or MISSING,
                      "metric": ", ".join(sorted(set(ran["metric"].dropna()))) or MISSING,
                      "start": fmt_spread(spread(ran["start"])), "after k steps": fmt_spread(spread(ran["end"])),

@@ -28,6 +28,7 @@ from grokbench.profile.levels import (
     neighbourhood,
 )
 
-__all__ = ["BAND_STATES", "FACTS", "FALL_VERDICTS", "FELL", "Fall", "analyze_fall", "describe_fall", "FINAL_EVALUATIONS", "GENERALIZED", "HALF", "NEIGHBOURHOOD", "PROFILE_VERSION",
-           "SCHEDULES", "VERDICTS", "Profile", "ProfileSettings", "analyze", "band_halfwidth", "describe",
-           "held_start", "neighbourhood", "progress"]
+__all__ = ["BAND_STATES", "FACTS", "FALL_VERDICTS", "FELL", "FINAL_EVALUATIONS", "GENERALIZED", "HALF",
+           "NEIGHBOURHOOD", "PROFILE_VERSION", "SCHEDULES", "VERDICTS", "Fall", "Profile", "ProfileSettings",
+           "analyze", "analyze_fall", "band_halfwidth", "describe", "describe_fall", "held_start", "neighbourhood",
+           "progress"]
