@@ -58,7 +58,7 @@ def ungrokking_rows(records: Records) -> list[dict[str, str]]:
 
     def order(item) -> tuple:  # board order; a child that failed before its size was known last
         (domain, recipe, key, size), _ = item
-        return board_rank(domain), domain, recipe, key, pd.isna(size), 0 if pd.isna(size) else size
+        return board_rank(domain), domain, recipe, pd.isna(size), key, 0 if pd.isna(size) else size
 
     for (domain, recipe, key, size), group in sorted(frame.groupby(keys, dropna=False, sort=False), key=order):
         ran = group[group["status"] != "failed"]
