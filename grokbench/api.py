@@ -108,12 +108,14 @@ def load_records(path: str | Path | Iterable[str | Path] = RUNS_DIR) -> pd.DataF
     one row per run with the board's columns (task, recipe, model, method, seed, status,
     profile.verdict and the other profile.* columns, final_val, steps, curve, ...; profiles of
     inexact tasks measured against their control's level), plus `overrides` and the run's
-    config as config.* columns."""
+    config as config.* columns. Runs continued from another (init_from) are left out, as on the
+    board: they have a fall, not a grokking profile (grokbench/board/ungrokking.py)."""
     from grokbench.board.frame import load_records as read_records
     from grokbench.board.frame import runs_frame
     from grokbench.board.reference import apply_control_references
+    from grokbench.board.ungrokking import started_afresh
 
     paths = [path] if isinstance(path, (str, Path)) else list(path)
-    records = read_records(paths)
+    records = started_afresh(read_records(paths))
     runs = apply_control_references(runs_frame(records))
     return runs.join(config_columns(records), on="path").reset_index(drop=True)

@@ -92,6 +92,13 @@ class RunRecord(TypedDict, total=False):
     git_dirty: bool | None       # uncommitted changes to tracked files when the run started
     config: dict[str, Any]       # the resolved Hydra config
     curve: list[dict[str, Any]]  # the evaluation history (log-spaced down to 1,000 rows at most)
+    # A run continued from another (init_from; grokbench/continuation.py): where it started, what
+    # it kept of its parent's training set, every setting that differs from its parent's, and its
+    # fall (grokbench/profile/fall.py), which its verdict then is (FALL_VERDICTS; profile is {})
+    parent: dict[str, Any]       # run_dir, recipe, seed, step, commit, dirty, verdict, checkpoint
+    kept: dict[str, Any]         # key, parent, child, fraction, seed, num_train, parent_num_train
+    changed: dict[str, dict[str, Any]]  # key -> {parent, child}
+    fall: dict[str, Any] | None
 
 LIBRARIES = ("torch", "lightning", "torchmetrics", "hydra-core", "datasets", "rdkit", "grokbench")
 

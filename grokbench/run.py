@@ -27,8 +27,9 @@ from lightning.pytorch.callbacks.progress import ProgressBar
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import InterpolationKeyError
 
+from grokbench import continuation
 from grokbench import record as rec
-from grokbench.callbacks.checkpoint import LastCheckpoint
+from grokbench.callbacks.checkpoint import LastCheckpoint, checkpoint_step
 from grokbench.callbacks.detector import GrokkingDetector
 from grokbench.callbacks.interrupt import Interrupts
 from grokbench.callbacks.measures import MeasuresCallback
@@ -42,7 +43,7 @@ from grokbench.methods.base import Method, build_method
 from grokbench.module import GrokModule
 from grokbench.plot import plot_run
 from grokbench.precision import check_bf16_kernels
-from grokbench.profile import Profile, ProfileSettings, describe
+from grokbench.profile import Fall, Profile, ProfileSettings, analyze_fall, describe, describe_fall
 from grokbench.profile.levels import FACTS
 from grokbench.progress import progress_callback
 from grokbench.rundir import exclusive, make_run_dir
@@ -124,14 +125,19 @@ def build_model(cfg: DictConfig, task) -> torch.nn.Module:
         raise
 
 
-def build_task(cfg: DictConfig):
-    """The task with its splits resident in memory."""
+def build_task(cfg: DictConfig, parent: continuation.Parent | None = None):
+    """The task with its splits resident in memory; a continued run's keeps a subset of its
+    parent's training set (grokbench/continuation.py), which `task.kept` then says."""
     check_task_keys(cfg.task)
-    task = instantiate(cfg.task)
+    task_cfg, kept = (cfg.task, None) if parent is None else continuation.sized_like_parent(cfg, parent)
+    task = instantiate(task_cfg)
     task.shuffle_seed, task.eval_batch_size = int(cfg.seed), int(cfg.eval.batch_size)
     task.train_steps = int(cfg.trainer.max_steps)
     task.prepare_data()
     task.setup("fit")
+    if kept is not None:
+        kept.apply(task)
+    task.kept = kept
     return task
 
 
@@ -239,12 +245,6 @@ def finished(record_path: Path) -> bool:
         return False
 
 
-def checkpoint_step(path: str | Path) -> int:
-    """The global step a Lightning checkpoint was saved at (read without loading its tensors)."""
-    state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
-    return int(state.get("global_step", 0))
-
-
 def summarize_metrics(history: list[dict[str, Any]], declarations: dict[str, MetricDeclaration]
                       ) -> tuple[dict, dict]:
     """Final value of every logged metric, and the best of each whose declaration gives a
@@ -329,7 +329,8 @@ def train(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any]
     quiet_lightning()
     run_dir = make_run_dir(Path(cfg.run_dir))
     with exclusive(run_dir):
-        checkpoint = LastCheckpoint(run_dir / "checkpoints", cfg.checkpoint.get("every_n_steps"))
+        checkpoint = LastCheckpoint(run_dir / "checkpoints", cfg.checkpoint.get("every_n_steps"),
+                                    cfg.checkpoint.get("at_end", False))
         with Interrupts(checkpoint).installed() as interrupts:
             return train_in(cfg, base_record(cfg, overrides), run_dir, checkpoint, interrupts)
 
@@ -347,11 +348,18 @@ def train_in(cfg: DictConfig, record: rec.RunRecord, run_dir: Path, checkpoint: 
         L.seed_everything(int(cfg.seed), verbose=False)
         resume = resume_path(cfg, run_dir)
         start = checkpoint_step(resume) if resume else 0
+        if cfg.get("init_from"):  # named at once: a child that fails is still not a run from initialization
+            record["parent"] = {"run_dir": str(cfg.init_from), "step": cfg.get("init_step")}
+        parent = continuation.find_parent(cfg.init_from, cfg.get("init_step")) if cfg.get("init_from") else None
+        if parent is not None:
+            record.update(parent=continuation.parent_entry(parent), changed=continuation.changes(cfg, parent))
         data_started = time.perf_counter()
-        task = build_task(cfg)
+        task = build_task(cfg, parent)
         record.update(task=task.name, task_version=task.version, task_params=task.params(),
                       data_seconds=round(time.perf_counter() - data_started, 3),
                       num_train=task.num_train, num_val=task.num_val)
+        if parent is not None:
+            record["kept"] = task.kept.as_record(task, parent)
         if hasattr(task, "save_artifacts"):  # files a run needs to be reproduced, e.g. a vocabulary
             task.save_artifacts(run_dir)
         model = build_model(cfg, task)
@@ -359,6 +367,9 @@ def train_in(cfg: DictConfig, record: rec.RunRecord, run_dir: Path, checkpoint: 
         method = build_method(cfg.method, task.name)  # the run's domain is its task's name
         record["method_settings"] = method.settings.as_record()
         module = build_module(cfg, task, model, method)
+        starts = parent is not None and not resume  # a continued run resumed from its own checkpoint has its state
+        if parent is not None:
+            continuation.check_same_model(cfg, parent, record["method"])
         declarations = module.declarations  # measures and callbacks add the keys they log
         active, skipped = run_measures(cfg.get("measures"), task, model)
         record["measures_skipped"] = skipped
@@ -367,8 +378,9 @@ def train_in(cfg: DictConfig, record: rec.RunRecord, run_dir: Path, checkpoint: 
         measures = MeasuresCallback(active) if active else None
         extra_callbacks = method.callbacks(cfg)
         extra_callbacks += [instantiate(c) for c in cfg.callbacks.values()]
+        extra_callbacks += [continuation.start_from(parent, module)] if starts else []
         settings, reference_source = profile_settings(cfg, task, extra_callbacks)
-        detector = GrokkingDetector(settings, cfg.detector.get("stop_after_steps"))
+        detector = GrokkingDetector(settings, None if parent else cfg.detector.get("stop_after_steps"))
         record["detector"] = {"settings": asdict(settings), "reference_source": reference_source,
                               "given": sorted(k for k in FACTS + ProfileSettings.levels()
                                               if cfg.detector.get(k) is not None)}
@@ -382,6 +394,11 @@ def train_in(cfg: DictConfig, record: rec.RunRecord, run_dir: Path, checkpoint: 
         fit_started = time.perf_counter()
         try:
             with known_warnings():
+                if starts:  # the start of a continued run: its step 0, read by the fall analysis
+                    # under no_grad as the fit's evaluations (metric states reset under
+                    # inference mode could not be updated by them)
+                    trainer.validate_loop.inference_mode = False
+                    trainer.validate(module, datamodule=task, verbose=False)
                 trainer.fit(module, datamodule=task, ckpt_path=resume)
         finally:
             fit_seconds = time.perf_counter() - fit_started
@@ -434,21 +451,30 @@ def interrupted_line(cfg: DictConfig, record: rec.RunRecord, run_dir: Path, inte
 
 def finish_detection(record: dict[str, Any], detector: GrokkingDetector,
                      declarations: dict[str, MetricDeclaration]) -> None:
-    profile = detector.result()
-    provisional = record["detector"].get("reference_source") not in ("exact", "given")
-    record.update(verdict=profile.verdict, profile=profile.as_dict(), memorized_step=profile.memorized_step,
-                  generalized_step=profile.generalized_step, curve=rec.log_spaced_curve(detector.history),
-                  verdict_provisional=provisional, verdict_note=PROVISIONAL if provisional else None)
+    if record.get("parent"):  # a continued run starts generalized: its fall, not a grokking profile
+        fall = analyze_fall(detector.history, detector.settings) if detector.history else None
+        record.update(verdict=fall and fall.verdict, fall=fall and fall.as_dict(), profile={},
+                      verdict_provisional=False)  # the fall is read against the start: no reference
+    else:
+        profile = detector.result()
+        provisional = record["detector"].get("reference_source") not in ("exact", "given")
+        record.update(verdict=profile.verdict, profile=profile.as_dict(), memorized_step=profile.memorized_step,
+                      generalized_step=profile.generalized_step, verdict_provisional=provisional,
+                      verdict_note=PROVISIONAL if provisional else None)
+    record["curve"] = rec.log_spaced_curve(detector.history)
     record["final"], record["best"] = summarize_metrics(detector.history, declarations)
     record["metrics"] = {key: d.as_record() for key, d in sorted(declarations.items())}
-    if record["status"] == "completed" and profile.verdict == "diverged":
+    if record["status"] == "completed" and record["verdict"] == "diverged":
         record["status"] = "diverged"
 
 
 def summary_line(record: dict[str, Any]) -> str:
-    """The profile in one line (`grokbench.profile.describe`), or the error of a failed run."""
+    """The profile in one line (`grokbench.profile.describe`; a continued run's fall,
+    `describe_fall`), or the error of a failed run."""
     if record["status"] == "failed":
         return f"failed: {record['error']}"
+    if record.get("parent"):
+        return describe_fall(Fall(**record["fall"]))
     line = describe(Profile(**record["profile"]))
     return f"{line} [provisional: the board measures it against the control's level]" \
         if record.get("verdict_provisional") else line

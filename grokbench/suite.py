@@ -16,6 +16,10 @@ unless its sweep says `fixed_split: true` (then the split is the recipe's). With
 sweep's `source` points its task at local files (++task.source=DIR/<source>). Overrides on the command line go to
 every run: `launcher=joblib workers=4` runs in parallel on this machine (torch threads default
 to cores / workers), `launcher=slurm hydra.launcher.partition=gpu` submits to SLURM.
+A sweep with `parents: <earlier sweep>` continues runs (grokbench/continuation.py): each of its runs
+starts from the run of its recipe and seed in that sweep (`init_from=<out>/<recipe>/seed<k>`, which
+needs `checkpoint.at_end=true` there) and lands in `<out>/<recipe>_continued/...`; a sweep's own
+`overrides` go to its runs only (conf/suite/ungrok.yaml).
 `--sweeps a,b` runs only those named sweeps (a long suite split into parts, e.g. the methods
 grid one domain at a time). Afterwards the suite reads the records it expected and exits 1 if any
 is missing or failed.
@@ -42,6 +46,7 @@ from grokbench.methods.catalog import applies, method_names, tuning_plan
 from grokbench.record import RECORD_NAME, read_record
 
 DEFAULT_OUT = "results/records"
+CONTINUED = "_continued"  # a `parents` sweep's runs: <out>/<recipe>_continued/...
 DEFAULT_WORKERS = {"joblib": 2}  # conf/launcher/joblib.yaml's `workers`
 
 
@@ -59,7 +64,24 @@ def load_suite(name: str) -> DictConfig:
     unknown = [m for m in listed if m not in method_names(include_baseline=True)]
     require(not unknown, f"suite {name} lists unknown methods {', '.join(unknown)}; "
                          f"available: all, {', '.join(method_names(include_baseline=True))}")
+    for sweep_name, sweep in suite.sweeps.items():
+        check_parents(name, suite, sweep_name, sweep)
     return suite
+
+
+def check_parents(name: str, suite: DictConfig, sweep_name: str, sweep: DictConfig) -> None:
+    """A `parents` sweep names an earlier sweep that ran its experiments, one run per recipe and
+    seed (no grid, methods or tuning), so `<out>/<recipe>/seed<k>` is the parent."""
+    parents = sweep.get("parents")
+    if parents is None:
+        return
+    earlier = list(suite.sweeps)[:list(suite.sweeps).index(sweep_name)]
+    plain = parents in earlier and not any(suite.sweeps[parents].get(k) for k in ("grid", "methods", "tune"))
+    require(plain and not any(sweep.get(k) for k in ("methods", "tune"))
+            and set(sweep.experiments) <= set(suite.sweeps[parents].experiments),
+            f"suite {name}: sweep {sweep_name} has parents={parents}; allowed: an earlier sweep without grid, "
+            f"methods or tuning that runs its experiments ({', '.join(earlier) or 'none is earlier'}), and no "
+            "methods or tuning in the continued sweep")
 
 
 @functools.cache
@@ -119,6 +141,17 @@ def gridded_multiruns(sweep: DictConfig) -> list[tuple[list[str], list[str], str
              [f"{name}/{cell}" for name in names for cell in cells]) for es, ms, subdir, names in multiruns(sweep)]
 
 
+def suite_multiruns(sweep: DictConfig, out: str = DEFAULT_OUT) -> list[tuple[list[str], list[str], str, list[str]]]:
+    """gridded_multiruns(sweep); for a `parents` sweep one multirun per recipe, each run started
+    from its recipe's and seed's run in `out` and written under `<recipe>_continued`."""
+    runs = gridded_multiruns(sweep)
+    if sweep.get("parents") is None:
+        return runs
+    return [([e], [*ms, f"init_from={Path(out) / e}/seed${{seed}}"], subdir.replace("${name}", e + CONTINUED),
+             [e + CONTINUED + n[len(e):] for n in names if n.split("/")[0] == e])
+            for es, ms, subdir, names in runs for e in es]
+
+
 def _value(overrides: list[str], key: str) -> str | None:
     found = [o.split("=", 1)[1] for o in overrides if o.lstrip("+").startswith(f"{key}=")]
     return found[-1] if found else None
@@ -146,20 +179,21 @@ def sweep_commands(suite: DictConfig, out: str, seeds: list[int] | None,
     for sweep in suite.sweeps.values():
         sweep_seeds = seeds if seeds is not None else list(sweep.seeds)
         source = [f"++task.source={Path(data) / sweep.source}"] if data and sweep.get("source") else []
-        for experiments, methods, subdir, _ in gridded_multiruns(sweep):
+        for experiments, methods, subdir, _ in suite_multiruns(sweep, out):
             commands.append([
                 sys.executable, "-m", "grokbench.cli", "run", "-m",
                 f"experiment={','.join(experiments)}", *methods,
                 f"seed={','.join(map(str, sweep_seeds))}", *split_seed(sweep),
                 f"hydra.sweep.dir={out}", f"hydra.sweep.subdir={subdir}",
-                *suite.get("overrides", []), *source, *default_threads(overrides), *overrides])
+                *suite.get("overrides", []), *sweep.get("overrides", []), *source, *default_threads(overrides),
+                *overrides])
     return commands
 
 
 def expected_runs(suite: DictConfig, seeds: list[int] | None) -> list[tuple[str, int]]:
     """(run directory name, seed) of every run: `<recipe>`, in method sweeps `<recipe>_<method>`,
     in tuning sweeps `<recipe>_<method>_<knob><value>`."""
-    return [(name, s) for sweep in suite.sweeps.values() for *_, names in gridded_multiruns(sweep)
+    return [(name, s) for sweep in suite.sweeps.values() for *_, names in suite_multiruns(sweep)
             for name in names for s in (seeds if seeds is not None else sweep.seeds)]
 
 

@@ -107,6 +107,7 @@ class _BinaryOpTask(GrokTask):
 
     n_elements: int
     detection = Detection(metric="acc", exact=True)  # every held-out answer follows from the rule
+    train_size_key = "train_fraction"
 
     def __init__(self, train_fraction: float = 0.5, split: str = "unordered", **kwargs):
         super().__init__(**kwargs)
@@ -139,6 +140,13 @@ class _BinaryOpTask(GrokTask):
             extra[VAL_NOVEL] = (inputs[novel], c[novel])
             self.detection = Detection(metric="acc", val_split=VAL_NOVEL, exact=True)
         return Splits(inputs[train], c[train], inputs[val], c[val], extra)
+
+    def train_groups(self) -> torch.Tensor:
+        """With the unordered split a pair and its mirror are one group, as the split drew them."""
+        a, b = operands(self.splits.train_inputs)
+        if self.split != "unordered" or not self.commutative:
+            return super().train_groups()
+        return torch.minimum(a, b) * self.n_elements + torch.maximum(a, b)
 
     @property
     def num_outputs(self) -> int:

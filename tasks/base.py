@@ -14,7 +14,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from grokbench.data import Inputs, OrderedBatches, ShuffledBatches, inputs_to, num_examples
+from grokbench.data import Inputs, OrderedBatches, ShuffledBatches, index_inputs, inputs_to, num_examples
 from grokbench.errors import require
 
 TRAIN_EVAL, VAL = "train_eval", "val"  # the evaluation sets every task has
@@ -70,6 +70,10 @@ class GrokTask(L.LightningDataModule):
     title: str = "task"           # how prose names the domain (grokbench/catalog.py)
     board_order: int = 1000       # the domain's place on the board, smallest first
     detection: Detection = Detection()
+    # The `task.*` key that sizes the training set (a fraction of a table, a number of examples
+    # drawn): a run continued from another (grokbench/continuation.py) may set it lower than its
+    # parent's and trains on a subset of the parent's training set. None: no such key.
+    train_size_key: str | None = None
 
     def __init__(self, batch_size: int | None = 512, eval_batch_size: int = 8192,
                  split_seed: int = 0):
@@ -99,7 +103,27 @@ class GrokTask(L.LightningDataModule):
         """The task's parameters as they go into the run record."""
         return {"batch_size": self.batch_size, "split_seed": self.split_seed}
 
+    def train_groups(self) -> torch.Tensor:
+        """One id per training example; examples that share an id are kept or dropped together
+        when a subset of the training set is drawn (`keep_training`). Default: each on its own."""
+        return torch.arange(self.num_train)
+
     # --- shared -------------------------------------------------------------------------
+    def keep_training(self, fraction: float, seed: int) -> None:
+        """Train on a seeded subset of this task's training set: round(fraction x groups) of its
+        groups (`train_groups`), the first of one random permutation drawn from `seed`, so a
+        smaller fraction keeps a subset of what a larger one keeps. The held-out sets stay."""
+        require(0 < fraction <= 1, f"a kept fraction of the training set of {fraction} is invalid; allowed: (0, 1]")
+        ids, group_of = torch.unique(self.train_groups(), return_inverse=True)
+        kept = round(fraction * len(ids))
+        require(kept >= 1, f"keeping {fraction:.4g} of the {len(ids)} training groups of task {self.name} "
+                           "keeps none; allowed: a larger training size")
+        order = torch.randperm(len(ids), generator=torch.Generator().manual_seed(seed))
+        keep = torch.isin(group_of, order[:kept]).nonzero().flatten()
+        s = self.splits
+        self.splits = Splits(index_inputs(s.train_inputs, keep), s.train_targets[keep], s.val_inputs,
+                             s.val_targets, s.extra_eval)
+
     @property
     def chance(self) -> float:
         """The held-out metric of a predictor that ignores its input: 1/classes for accuracy

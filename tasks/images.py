@@ -98,6 +98,7 @@ class ImageTask(GrokTask):
     hub_id: str
     image_column: str
     classes: int = 10
+    train_size_key = "n_train"
 
     def __init__(self, source: str | None = None, n_train: int | None = 1000,
                  n_test: int | None = None, normalize: str = "unit", mean: list[float] | None = None,

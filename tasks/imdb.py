@@ -49,6 +49,7 @@ class IMDb(GrokTask):
     version = "1"
     kind = "classification"
     detection = Detection(metric="acc")
+    train_size_key = "n_train"
 
     def __init__(self, source: str | None = None, n_train: int = 1000, n_test: int = 1000,
                  vocab_size: int = 1000, seq_len: int = 500, features: str = "sequence",

@@ -39,6 +39,7 @@ class QM9(GrokTask):
     version = "1"
     kind = "regression"
     detection = Detection(metric="r2")
+    train_size_key = "n_train"
 
     def __init__(self, source: str | None = None, target: str = "alpha", n_train: int = 100,
                  n_val: int = 1000, max_atoms: int = 9, subset: str = "random", standardize: bool = True,

@@ -33,16 +33,21 @@ from grokbench.board.render import (
     update_readme,
 )
 from grokbench.board.settings import parse_keys
+from grokbench.board.ungrokking import started_afresh, ungrokking_markdown
 from grokbench.errors import GrokbenchError, require
 
 DEFAULT_RUNS = "results/records"
 __all__ = ["MARK_END", "MARK_START", "board_command", "load_runs", "write_board"]
 
 
-def load_runs(run_dirs: list[str | Path], group_by: list[str] | None = None) -> pd.DataFrame:
-    """Every record under the directories as one frame, profiles measured against control levels;
-    a configuration's setting from the overrides that vary in its recipe, or the `group_by` keys."""
-    return apply_control_references(runs_frame(load_records(run_dirs), group_by))
+def load_runs(run_dirs: list[str | Path], group_by: list[str] | None = None,
+              records: list | None = None) -> pd.DataFrame:
+    """Every record under the directories (or `records`, read from them) as one frame, profiles
+    measured against control levels; a configuration's setting from the overrides that vary in its
+    recipe, or the `group_by` keys. Continued runs (init_from) are left out: the Ungrokking
+    section reads them (ungrokking.py)."""
+    records = load_records(run_dirs) if records is None else records
+    return apply_control_references(runs_frame(started_afresh(records), group_by))
 
 
 def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path | None = None,
@@ -56,7 +61,8 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
     from grokbench.board.phase import phase_figures
     from grokbench.board.sensitivity_figure import sensitivity_figure
 
-    runs = load_runs(run_dirs, group_by)
+    records = load_records(run_dirs)
+    runs = load_runs(run_dirs, group_by, records)
     check_provenance(runs, allow_mixed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -76,7 +82,8 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
     forecast = forecast_markdown(hists, scored, str(forecast_png.relative_to(out)) if forecast_png else None)
     (out / "README.md").write_text(leaderboard_markdown(runs, figures, allow_mixed, phases, method_plots,
                                                         str(drawn.relative_to(out)) if drawn else None, hidden,
-                                                        forecast, critical_markdown(runs, out)))
+                                                        forecast, critical_markdown(runs, out))
+                                   + ungrokking_markdown(records))
     if readme:
         update_readme(Path(readme), universality_markdown(runs, allow_mixed))
     return out / "README.md"

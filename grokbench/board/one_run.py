@@ -14,14 +14,21 @@ from pathlib import Path
 from grokbench.board.frame import load_records, present, runs_frame
 from grokbench.board.reference import apply_control_references
 from grokbench.board.sensitivity import coordinates, run_verdicts
+from grokbench.board.ungrokking import is_continued, started_afresh
 from grokbench.errors import GrokbenchError, require
-from grokbench.profile import Profile, describe
-from grokbench.record import RECORD_NAME
+from grokbench.profile import Fall, Profile, describe, describe_fall
+from grokbench.record import RECORD_NAME, read_record
 
 
 def profile_lines(run_dir: Path, search: list[Path]) -> list[str]:
     require((run_dir / RECORD_NAME).is_file(), f"{run_dir} holds no {RECORD_NAME}; allowed: a run directory")
-    records = load_records([*search, run_dir])
+    own = read_record(run_dir / RECORD_NAME)
+    if is_continued(own):  # read by its fall, against its own start (grokbench/profile/fall.py)
+        parent = own["parent"]
+        fall = describe_fall(Fall(**own["fall"])) if own.get("fall") else f"{own.get('status')}: {own.get('error')}"
+        return [(f"{own.get('recipe')} seed {own.get('seed')}, continued from {parent.get('run_dir')} at step "
+                f"{parent.get('step'):,}: {fall}")]
+    records = started_afresh(load_records([*search, run_dir]))
     seen, unique = set(), []
     for path, record in records:  # the run itself may lie under a search directory too
         if path.resolve() not in seen:

@@ -1,8 +1,8 @@
 """The grokking profile: a pure function of an evaluation history (no Lightning).
 
-`levels` declares what it reads and its levels, `analyze` computes one run's profile, and
+`levels` declares what it reads and its levels, `analyze` computes one run's profile,
 `sensitivity` re-scores a history over the declared neighbourhood of the levels and on thinned
-evaluation schedules.
+evaluation schedules, and `fall` reads a continued run (init_from) against its start.
 """
 
 from grokbench.profile.analyze import (
@@ -18,6 +18,7 @@ from grokbench.profile.analyze import (
     held_start,
     progress,
 )
+from grokbench.profile.fall import FALL_VERDICTS, FELL, Fall, analyze_fall, describe_fall
 from grokbench.profile.levels import (
     FACTS,
     NEIGHBOURHOOD,
@@ -27,6 +28,7 @@ from grokbench.profile.levels import (
     neighbourhood,
 )
 
-__all__ = ["BAND_STATES", "FACTS", "FINAL_EVALUATIONS", "GENERALIZED", "HALF", "NEIGHBOURHOOD", "PROFILE_VERSION",
-           "SCHEDULES", "VERDICTS", "Profile", "ProfileSettings", "analyze", "band_halfwidth", "describe",
-           "held_start", "neighbourhood", "progress"]
+__all__ = ["BAND_STATES", "FACTS", "FALL_VERDICTS", "FELL", "FINAL_EVALUATIONS", "GENERALIZED", "HALF",
+           "NEIGHBOURHOOD", "PROFILE_VERSION", "SCHEDULES", "VERDICTS", "Fall", "Profile", "ProfileSettings",
+           "analyze", "analyze_fall", "band_halfwidth", "describe", "describe_fall", "held_start", "neighbourhood",
+           "progress"]
