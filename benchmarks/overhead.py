@@ -58,6 +58,28 @@ class PlainRun:
     first_step_seconds: float  # step 1 alone: any one-time cost (e.g. compilation) shows here
 
 
+class LoopClock:
+    """Times a hand-written loop from its creation: step 1 alone, then the steps after `warmup`;
+    `on_step(step, loss)` runs after each step."""
+
+    def __init__(self, warmup: int, on_step=None):
+        self.warmup, self.on_step, self.steps = warmup, on_step, 0
+        self.start = time.perf_counter()
+        self.first = 0.0
+
+    def tick(self, step: int, loss) -> None:
+        if self.on_step is not None:
+            self.on_step(step, loss)
+        if step == 1:
+            self.first = time.perf_counter() - self.start
+        if step == self.warmup:
+            self.start = time.perf_counter()
+        self.steps = step
+
+    def result(self) -> PlainRun:
+        return PlainRun((time.perf_counter() - self.start) / (self.steps - self.warmup), self.first)
+
+
 def plain_pieces(cfg):
     """Task, model, loss, optimizer and scheduler as grokbench builds them (same seed, so the same
     initial weights, init scale, loss and optimizer)."""
@@ -79,7 +101,7 @@ def plain_run(cfg, warmup: int, wrap=None, on_step=None) -> PlainRun:
     model, loss_fn = module.model, module.loss_fn
     forward = model if wrap is None else wrap(model)
     model.train()
-    start = first = time.perf_counter()
+    clock = LoopClock(warmup, on_step)
     for step, (inputs, targets) in enumerate(task.train_dataloader(), start=1):
         loss = loss_fn(forward(inputs), targets, task.kind)
         optimizer.zero_grad()
@@ -87,13 +109,8 @@ def plain_run(cfg, warmup: int, wrap=None, on_step=None) -> PlainRun:
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        if on_step is not None:
-            on_step(step, loss)
-        if step == 1:
-            first = time.perf_counter() - start
-        if step == warmup:
-            start = time.perf_counter()
-    return PlainRun((time.perf_counter() - start) / (len(task.train_dataloader()) - warmup), first)
+        clock.tick(step, loss)
+    return clock.result()
 
 
 def plain_step_seconds(cfg, warmup: int) -> float:

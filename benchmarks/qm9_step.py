@@ -28,12 +28,11 @@ import copy
 import json
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from overhead import PlainRun, grokbench_step_seconds, plain_pieces, plain_run, timing_config
+from overhead import LoopClock, PlainRun, grokbench_step_seconds, plain_pieces, plain_run, timing_config
 from torch.func import functional_call, stack_module_state, vmap
 from torch.profiler import ProfilerActivity, profile, schedule
 
@@ -102,7 +101,7 @@ def stacked_run(cfgs: list, warmup: int, on_step=None) -> PlainRun:
     # each seed's batch order, as its task's train_dataloader() draws it, as example indices
     orders = [ShuffledBatches(torch.arange(t.num_train), torch.arange(t.num_train), t.batch_size,
                               steps=t.train_steps, seed=t.shuffle_seed) for t in tasks]
-    start = first = time.perf_counter()
+    clock = LoopClock(warmup, on_step)
     for step, batches in enumerate(zip(*orders), start=1):
         index = torch.stack([b[1] for b in batches])
         losses = losses_of(params, buffers, tuple(part[seed_rows, index] for part in inputs),
@@ -110,13 +109,8 @@ def stacked_run(cfgs: list, warmup: int, on_step=None) -> PlainRun:
         optimizer.zero_grad()
         losses.sum().backward()  # seeds share no parameter: each gets its own loss's gradient
         optimizer.step()
-        if on_step is not None:
-            on_step(step, losses)
-        if step == 1:
-            first = time.perf_counter() - start
-        if step == warmup:
-            start = time.perf_counter()
-    return PlainRun((time.perf_counter() - start) / (len(orders[0]) - warmup), first)
+        clock.tick(step, losses)
+    return clock.result()
 
 
 @dataclass
