@@ -213,7 +213,8 @@ def measure(args) -> dict:
         rows.setdefault(name, result)  # a cut that disagrees: its check only, no timing
     return {"experiment": overrides, "threads": torch.get_num_threads(), "torch": torch.__version__,
             "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds, "check_steps": args.check_steps,
-            "loss_rtol": LOSS_RTOL, "eager_first_step_seconds": eager_first, "candidates": rows,
+            "loss_rtol": LOSS_RTOL, "eager_first_step_seconds": eager_first,
+            "cold_compile": torch._inductor.config.force_disable_caches, "candidates": rows,
             "profile": {"steps": args.profile_steps, "self_cpu_ms_per_step": profiled_ms, "top_ops": ops}}
 
 
@@ -233,7 +234,8 @@ def report(result: dict) -> None:
             f"{'ok' if row['agrees'] else 'DISAGREES'} {row['max_relative_loss_difference']:.1e}"
         note = "per seed" if "stacked" in name else ""
         if name.startswith("torch.compile"):
-            note = (f"first step {row['first_step_seconds']:.1f} s (compile; eager's "
+            cache = "cold" if result["cold_compile"] else "inductor's cache allowed"
+            note = (f"first step {row['first_step_seconds']:.1f} s (compile, {cache}; eager's "
                     f"{result['eager_first_step_seconds']:.3f} s)")
         if "steps_per_second" not in row:
             print(f"{name:<34} {'-':>9} {'-':>8} {'-':>8} {agrees:>18}   not timed")
