@@ -16,6 +16,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -51,34 +52,80 @@ def grokbench_step_seconds(cfg, warmup: int) -> float:
     return (clock.end - clock.start) / clock.timed
 
 
-def plain_step_seconds(cfg, warmup: int) -> float:
-    """The loop a researcher would write by hand around the same pieces."""
+@dataclass
+class PlainRun:
+    seconds_per_step: float   # the steps after `warmup`
+    first_step_seconds: float  # step 1 alone: any one-time cost (e.g. compilation) shows here
+
+
+class LoopClock:
+    """Times a hand-written loop from its creation: step 1 alone, then the steps after `warmup`;
+    `on_step(step, loss)` runs after each step."""
+
+    def __init__(self, warmup: int, on_step=None):
+        self.warmup, self.on_step, self.steps = warmup, on_step, 0
+        self.start = time.perf_counter()
+        self.first = 0.0
+
+    def tick(self, step: int, loss) -> None:
+        if self.on_step is not None:
+            self.on_step(step, loss)
+        if step == 1:
+            self.first = time.perf_counter() - self.start
+        if step == self.warmup:
+            self.start = time.perf_counter()
+        self.steps = step
+
+    def result(self) -> PlainRun:
+        return PlainRun((time.perf_counter() - self.start) / (self.steps - self.warmup), self.first)
+
+
+def plain_pieces(cfg):
+    """Task, model, loss, optimizer and scheduler as grokbench builds them (same seed, so the same
+    initial weights, init scale, loss and optimizer)."""
     L.seed_everything(int(cfg.seed), verbose=False)
     task = build_task(cfg)
-    module = build_module(cfg, task, build_model(cfg, task))  # same init scale and loss
-    model, loss_fn = module.model, module.loss_fn
+    module = build_module(cfg, task, build_model(cfg, task))
     optimizer_config = module.configure_optimizers()
     if isinstance(optimizer_config, dict):
         optimizer, scheduler = optimizer_config["optimizer"], optimizer_config["lr_scheduler"]["scheduler"]
     else:
         optimizer, scheduler = optimizer_config, None
+    return task, module, optimizer, scheduler
+
+
+def plain_run(cfg, warmup: int, wrap=None, on_step=None) -> PlainRun:
+    """The loop a researcher would write by hand around the same pieces. `wrap(model)` is the
+    forward to train through (default: the model); `on_step(step, loss)` runs after each step."""
+    task, module, optimizer, scheduler = plain_pieces(cfg)
+    model, loss_fn = module.model, module.loss_fn
+    forward = model if wrap is None else wrap(model)
     model.train()
-    start = None
+    clock = LoopClock(warmup, on_step)
     for step, (inputs, targets) in enumerate(task.train_dataloader(), start=1):
-        loss = loss_fn(model(inputs), targets, task.kind)
+        loss = loss_fn(forward(inputs), targets, task.kind)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        if step == warmup:
-            start = time.perf_counter()
-    return (time.perf_counter() - start) / (len(task.train_dataloader()) - warmup)
+        clock.tick(step, loss)
+    return clock.result()
+
+
+def plain_step_seconds(cfg, warmup: int) -> float:
+    return plain_run(cfg, warmup).seconds_per_step
+
+
+def timing_config(overrides: list[str], steps: int):
+    """The recipe for `steps` timed steps: one evaluation (after the last step), no early stop,
+    no checkpoint."""
+    return compose_config([*overrides, f"trainer.max_steps={steps}", f"eval.every={steps}",
+                           "detector.stop_after_steps=null", "checkpoint.every_n_steps=null"])
 
 
 def measure(overrides: list[str], steps: int, warmup: int, rounds: int) -> dict:
-    cfg = compose_config([*overrides, f"trainer.max_steps={steps}", f"eval.every={steps}",
-                          "detector.stop_after_steps=null", "checkpoint.every_n_steps=null"])
+    cfg = timing_config(overrides, steps)
     plain, ours = [], []
     for _ in range(rounds):  # interleaved, so a load spike hits both sides
         plain.append(plain_step_seconds(cfg, warmup))
