@@ -86,7 +86,7 @@ class RunRecord(TypedDict, total=False):
     measures_skipped: dict[str, str]     # measure -> why it does not apply to this run
     started_at: str
     hardware: dict[str, Any]     # record.hardware(): accelerator, device, precision, matmul_precision,
-                                 # cudnn_allow_tf32, torch/CUDA/cuDNN versions, cpu, threads
+                                 # cudnn_allow_tf32, torch/CUDA/cuDNN versions, cpu, cpu_capability, threads
     versions: dict[str, str | None]
     git_commit: str | None
     git_dirty: bool | None       # uncommitted changes to tracked files when the run started
@@ -128,15 +128,19 @@ def hardware(device: torch.device | str | None = None, precision: Any = None) ->
     """Where a run ran: `accelerator` is the device that trained it, "cpu" or the GPU's name
     (None until the trainer has chosen one: a run that failed before), with the numeric
     precision (trainer.precision), the float32 matmul precision and cuDNN's TF32 switch
-    (the `matmul_precision` setting), the torch CPU threads in use, and the torch, CUDA and
-    cuDNN versions (CUDA and cuDNN: those torch was built with; None in a CPU-only build)."""
+    (the `matmul_precision` setting), the torch CPU threads in use, the vector instruction set
+    torch's CPU kernels dispatch to (`cpu_capability`: AVX2, AVX512, ...; two CPUs with different
+    ones round floats differently, so one seed's curve can differ between machines), and the
+    torch, CUDA and cuDNN versions (CUDA and cuDNN: those torch was built with; None in a
+    CPU-only build)."""
     accelerator, device_type = None, None
     if device is not None:
         device = torch.device(device)
         device_type = device.type
         accelerator = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
     return {"machine": platform.machine(), "system": platform.system(), "cpu": cpu_name(),
-            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "cpu_count": os.cpu_count(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "torch_threads": torch.get_num_threads(),
             "accelerator": accelerator, "device": None if device is None else str(device), "device_type": device_type,
             "precision": None if precision is None else str(precision),
             "matmul_precision": torch.get_float32_matmul_precision(),

@@ -146,6 +146,7 @@ def test_record_hardware_names_the_device_precision_and_threads(capsys, tmp_path
     record = json.loads((tmp_path / RECORD_NAME).read_text())
     assert record["hardware"]["accelerator"] == "cpu"
     assert record["hardware"]["precision"] == "32-true" and record["hardware"]["torch_threads"] == 1
+    assert record["hardware"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
 
 
 def test_hardware_names_a_cuda_device_by_its_name():
