@@ -204,6 +204,14 @@ def test_the_ungrokking_table_counts_falls_per_kept_size():
     assert ungrokking_markdown([(Path("r"), make_record("tiny", 0, scripted_curve()))]) == ""
 
 
+def test_an_integer_kept_size_reads_as_an_integer_beside_a_run_without_one():
+    no_parent = {**make_record("tiny", 3, [], status="failed"), "parent": {"run_dir": "gone", "step": None}}
+    child = child_record(0, 0.1, 0.05, "fell")
+    child["kept"] = {"key": "task.n_train", "parent": 1000, "child": 100, "fraction": 0.1}
+    rows = ungrokking_rows([(Path("a"), no_parent), (Path("b"), child)])
+    assert [r["kept"] for r in rows] == ["task.n_train=100 (0.1)", "—"]  # not 100.0: NaN made the column float
+
+
 def test_the_board_shows_continued_runs_in_their_own_section_only(tmp_path):
     parents = [make_record("tiny", s, scripted_curve(generalize_at=3000)) for s in range(3)]
     records = write_runs(tmp_path / "records", parents)

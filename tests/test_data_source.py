@@ -3,9 +3,10 @@ how data are found, read or cached cannot silently change which examples a prese
 
 The pinned values were recorded from the three hand-written loaders this module replaced
 (images, IMDb, QM9), on tiny generated data whose rows can be read back from the tensors,
-and, where /work/shared/data (or GROKBENCH_DATA) is present, on the real shared copies as
-hashes of the selected inputs and targets. Loading 1,000 MNIST digits or 1,100 QM9
-molecules from the shared copies a second time (cache hit) must stay under 3 s (it takes
+and, where GROKBENCH_DATA names a data folder (the layout `--data` reads: mnist/, imdb/,
+qm9/qm9.csv.gz, cifar10/), on the real copies as hashes of the selected inputs and targets.
+Loading 1,000 MNIST digits or 1,100 QM9 molecules from the real copies a second time (cache
+hit) must stay under 3 s (it takes
 about 0.01 s). Last, the loader itself: file discovery, the schema check, one error style.
 """
 
@@ -30,7 +31,7 @@ from grokbench.tasks.mnist import MNIST
 from grokbench.tasks.qm9 import QM9
 from grokbench.tasks.source import SPLITS, DataSource
 
-SHARED = Path(os.environ.get("GROKBENCH_DATA", "/work/shared/data"))
+REAL_DATA = Path(os.environ["GROKBENCH_DATA"]) if os.environ.get("GROKBENCH_DATA") else None
 WARM_LIMIT_S = 3.0  # the issue's bound; a cache hit takes a small fraction of it
 
 
@@ -166,9 +167,12 @@ def test_qm9_selection_is_pinned(molecules_csv, case):
     assert got == QM9_CASES[case]
 
 
-# --- the real shared copies ---------------------------------------------------------------
+# --- the real copies (GROKBENCH_DATA) -----------------------------------------------------
 
-needs_shared = pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason=f"no shared data at {SHARED}")
+needs_real_data = pytest.mark.skipif(
+    REAL_DATA is None or not (REAL_DATA / "mnist").is_dir(),
+    reason=f"set GROKBENCH_DATA to a data folder to pin the real copies (now: {REAL_DATA})",
+)
 
 
 def digest(splits) -> str:
@@ -193,41 +197,41 @@ def cold_then_warm(make) -> tuple[str, float]:
     return digest(cold.splits), seconds
 
 
-@needs_shared
+@needs_real_data
 @pytest.mark.parametrize("seed, expected", [(0, "1d7b760fb7b68e92"), (3, "50cc8ef17b24fb84")])
-def test_shared_mnist_1000_digits_are_pinned_and_load_warm_in_seconds(seed, expected):
-    value, seconds = cold_then_warm(lambda: MNIST(source=str(SHARED / "mnist"), n_train=1000, split_seed=seed))
+def test_real_mnist_1000_digits_are_pinned_and_load_warm_in_seconds(seed, expected):
+    value, seconds = cold_then_warm(lambda: MNIST(source=str(REAL_DATA / "mnist"), n_train=1000, split_seed=seed))
     assert value == expected
     assert seconds < WARM_LIMIT_S, f"warm MNIST load took {seconds:.2f} s"
 
 
-@needs_shared
+@needs_real_data
 @pytest.mark.parametrize("subset, n_train, n_val, seed, expected", [
     ("first", 50, 50, 0, "56b5ed7a61481e76"),    # quick_qm9 / omnigrok_qm9
     ("first", 50, 50, 2, "0f8cf8700b760326"),
     ("random", 100, 1000, 0, "89d870ee182fe178"),  # the qm9 task's defaults: 1,100 molecules
 ])
-def test_shared_qm9_molecules_are_pinned_and_load_warm_in_seconds(subset, n_train, n_val, seed, expected):
-    value, seconds = cold_then_warm(lambda: QM9(source=str(SHARED / "qm9" / "qm9.csv.gz"), subset=subset,
+def test_real_qm9_molecules_are_pinned_and_load_warm_in_seconds(subset, n_train, n_val, seed, expected):
+    value, seconds = cold_then_warm(lambda: QM9(source=str(REAL_DATA / "qm9" / "qm9.csv.gz"), subset=subset,
                                                 n_train=n_train, n_val=n_val, standardize=False,
                                                 split_seed=seed))
     assert value == expected
     assert seconds < WARM_LIMIT_S, f"warm QM9 load took {seconds:.2f} s"
 
 
-@needs_shared
-def test_shared_imdb_bow_subset_is_pinned():
+@needs_real_data
+def test_real_imdb_bow_subset_is_pinned():
     """imdb_bow_largeinit's data: 1,000 + 1,000 balanced reviews as bags of words."""
-    task = IMDb(source=str(SHARED / "imdb"), n_train=1000, n_test=1000, features="bow", split_seed=1)
+    task = IMDb(source=str(REAL_DATA / "imdb"), n_train=1000, n_test=1000, features="bow", split_seed=1)
     task.setup()
     assert digest(task.splits) == "716431a164190fec"
     assert task.params()["vocabulary_sha256_16"] == "916ee0689be7e944"
 
 
-@needs_shared
-def test_shared_cifar10_subset_is_pinned():
+@needs_real_data
+def test_real_cifar10_subset_is_pinned():
     """quick_cifar10's data: 2,000 + 1,000 stratified images."""
-    task = CIFAR10(source=str(SHARED / "cifar10"), n_train=2000, n_test=1000, split_seed=0)
+    task = CIFAR10(source=str(REAL_DATA / "cifar10"), n_train=2000, n_test=1000, split_seed=0)
     task.setup()
     assert digest(task.splits) == "f1ffc6e3b20caba6"
 

@@ -64,7 +64,8 @@ def ungrokking_rows(records: Records) -> list[dict[str, str]]:
         ran = group[group["status"] != "failed"]
         fell = int(ran["verdict"].isin(FELL).sum())
         steps = sorted({int(s) for s in ran["steps"].dropna()})
-        kept = MISSING if pd.isna(size) else f"{key}={size} ({fmt_float(group['fraction'].iloc[0])})"
+        # fmt_float: pandas holds an integer size as a float once a column mixes in NaN
+        kept = MISSING if pd.isna(size) else f"{key}={fmt_float(size)} ({fmt_float(group['fraction'].iloc[0])})"
         rows.append({"domain": domain, "recipe": recipe, "kept": kept,
                      "runs": str(len(group)), "k steps": ", ".join(f"{s:,}" for s in steps) or MISSING,
                      "metric": ", ".join(sorted(set(ran["metric"].dropna()))) or MISSING,
