@@ -15,7 +15,7 @@ from grokbench.profile import analyze
 from grokbench.profile.sensitivity import majority_of, thinned
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-BOARDS = ("records", "confirmation/records", "reruns/records", "ungrok/records")  # each folder is one board (its own pairings)
+BOARDS = ("records", "confirmation/records", "reruns/records", "ungrok/records", "s6/records")  # each folder is one board (its own pairings)
 V3_SCHEMA = 3  # records taken under the v3 profile and its evaluation schedule
 
 
