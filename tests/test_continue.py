@@ -206,10 +206,12 @@ def test_the_ungrokking_table_counts_falls_per_kept_size():
 
 def test_an_integer_kept_size_reads_as_an_integer_beside_a_run_without_one():
     no_parent = {**make_record("tiny", 3, [], status="failed"), "parent": {"run_dir": "gone", "step": None}}
-    child = child_record(0, 0.1, 0.05, "fell")
-    child["kept"] = {"key": "task.n_train", "parent": 1000, "child": 100, "fraction": 0.1}
-    rows = ungrokking_rows([(Path("a"), no_parent), (Path("b"), child)])
-    assert [r["kept"] for r in rows] == ["task.n_train=100 (0.1)", "—"]  # not 100.0: NaN made the column float
+    small, whole = child_record(0, 0.1, 0.05, "fell"), child_record(0, 1.0, 0.9, "held")
+    small["kept"] = {"key": "task.n_train", "parent": 1000, "child": 100, "fraction": 0.1}
+    whole["kept"] = {"key": "task.n_train", "parent": 1000, "child": 1000, "fraction": 1.0}
+    rows = ungrokking_rows([(Path("a"), no_parent), (Path("b"), small), (Path("c"), whole)])
+    # not 100.0 (NaN made the column float) and not 1e+03 (3 significant digits)
+    assert [r["kept"] for r in rows] == ["task.n_train=100 (0.1)", "task.n_train=1000 (1)", "—"]
 
 
 def test_the_board_shows_continued_runs_in_their_own_section_only(tmp_path):

@@ -48,6 +48,12 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
             "start": fall.get("start"), "end": fall.get("end")}
 
 
+def setting(size: float) -> str:
+    """A kept size as its override reads (`1000`, `0.35`): pandas holds an integer size as a float
+    once the column mixes in NaN, and the board's 3 significant digits would round it."""
+    return str(int(size)) if float(size).is_integer() else repr(float(size))
+
+
 def ungrokking_rows(records: Records) -> list[dict[str, str]]:
     """One row per domain, parent recipe and kept size, in board order, smallest size first."""
     frame = pd.DataFrame([_row(r) for _, r in records if is_continued(r)])
@@ -64,8 +70,7 @@ def ungrokking_rows(records: Records) -> list[dict[str, str]]:
         ran = group[group["status"] != "failed"]
         fell = int(ran["verdict"].isin(FELL).sum())
         steps = sorted({int(s) for s in ran["steps"].dropna()})
-        # fmt_float: pandas holds an integer size as a float once a column mixes in NaN
-        kept = MISSING if pd.isna(size) else f"{key}={fmt_float(size)} ({fmt_float(group['fraction'].iloc[0])})"
+        kept = MISSING if pd.isna(size) else f"{key}={setting(size)} ({fmt_float(group['fraction'].iloc[0])})"
         rows.append({"domain": domain, "recipe": recipe, "kept": kept,
                      "runs": str(len(group)), "k steps": ", ".join(f"{s:,}" for s in steps) or MISSING,
                      "metric": ", ".join(sorted(set(ran["metric"].dropna()))) or MISSING,
