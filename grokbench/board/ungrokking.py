@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from grokbench.board.formatting import MISSING, fmt_float, fmt_rate, fmt_spread, markdown
+from grokbench.board.settings import canonical
 from grokbench.board.stats import spread
 from grokbench.catalog import board_rank
 from grokbench.profile import FELL, GENERALIZED
@@ -48,12 +49,6 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
             "start": fall.get("start"), "end": fall.get("end")}
 
 
-def setting(size: float) -> str:
-    """A kept size as its override reads (`1000`, `0.35`): pandas holds an integer size as a float
-    once the column mixes in NaN, and the board's 3 significant digits would round it."""
-    return str(int(size)) if float(size).is_integer() else repr(float(size))
-
-
 def ungrokking_rows(records: Records) -> list[dict[str, str]]:
     """One row per domain, parent recipe and kept size, in board order, smallest size first."""
     frame = pd.DataFrame([_row(r) for _, r in records if is_continued(r)])
@@ -70,7 +65,7 @@ def ungrokking_rows(records: Records) -> list[dict[str, str]]:
         ran = group[group["status"] != "failed"]
         fell = int(ran["verdict"].isin(FELL).sum())
         steps = sorted({int(s) for s in ran["steps"].dropna()})
-        kept = MISSING if pd.isna(size) else f"{key}={setting(size)} ({fmt_float(group['fraction'].iloc[0])})"
+        kept = MISSING if pd.isna(size) else f"{key}={canonical(float(size))} ({fmt_float(group['fraction'].iloc[0])})"
         rows.append({"domain": domain, "recipe": recipe, "kept": kept,
                      "runs": str(len(group)), "k steps": ", ".join(f"{s:,}" for s in steps) or MISSING,
                      "metric": ", ".join(sorted(set(ran["metric"].dropna()))) or MISSING,
