@@ -95,6 +95,7 @@ def test_the_board_tables_each_cell_and_d_crit_per_weight_decay(tmp_path):
     assert rows[("1", "0.4")]["cell"] == "**semi**" and rows[("1", "0.4")]["semi-grokking runs"] == "3/3"
     assert rows[("1", "0.5")]["grok rate"] == "3/3" and rows[("0.1", "0.5")]["grok rate"] == "0/3"
     assert all(r["cell"] == "" for key, r in rows.items() if key != ("1", "0.4"))
+    assert rows[("1", "0.3")]["phase"] == "memorization 3/3" and rows[("1", "0.6")]["phase"].endswith(" 3/3")
     critical = {r["weight decay"]: r for r in critical_rows(runs)}
     assert critical["1"]["D_crit (training fraction)"] == "0.400"  # median 0.5 at 0.4: the crossing is there
     assert critical["0.1"]["D_crit (training fraction)"] == "0.550" and critical["0.1"]["runs"] == "12"

@@ -19,6 +19,7 @@ from grokbench.board.critical_size import critical_size, fmt_critical
 from grokbench.board.formatting import MISSING, fmt_float, fmt_rate, fmt_spread, markdown
 from grokbench.board.frame import number
 from grokbench.board.phase import axis_values, cell_groups, families
+from grokbench.board.phase_map import cell_phase, run_phases
 from grokbench.board.semi_grokking import RISING, SEMI, SEMI_HIGH, SEMI_LOW, partial_states, semi_cell
 from grokbench.board.stats import grok_rate, km_median_delay, spread
 
@@ -32,7 +33,9 @@ NOTE = (
     f"training set is fit, flat for the profile's plateau, then out of the band for good) and its final G "
     f"settles at least {SEMI_LOW:g} and below {SEMI_HIGH:g}; `rising`: the same but still rising when the "
     "budget ended (censored). A cell is **semi** when more than half of its runs semi-grok "
-    "(grokbench/board/semi_grokking.py). D_crit: the training fraction where the cells' median final G "
+    "(grokbench/board/semi_grokking.py). Phase: the cell's Omnigrok phase and how many of its runs are in "
+    "it (grokbench/board/phase_map.py); `confusion` says the training set was never fit, so a low final G "
+    "there is not memorization winning. D_crit: the training fraction where the cells' median final G "
     "crosses 0.5 (upward, for the last time), interpolated linearly between the two swept fractions "
     "around it, with a 95% percentile bootstrap interval resampling each cell's runs (seeded; it does "
     "not include the interpolation between grid points); `< f` / `> f`: outside the swept fractions "
@@ -57,12 +60,14 @@ def cell_rows(group: pd.DataFrame) -> list[dict[str, str]]:
     for (fraction, decay), runs in sorted(cell_groups(group, FRACTION, DECAY), key=lambda c: (c[0][1], c[0][0])):
         states = partial_states(runs)
         rising = states.count(RISING)
+        phase, in_phase = cell_phase(run_phases(runs))
         rows.append({"weight decay": f"{decay:g}", "train fraction": f"{fraction:g}", "runs": str(len(runs)),
                      "grok rate": fmt_rate(*grok_rate(runs)),
                      "final G": fmt_spread(spread(runs["profile.final_progress"]), digits=2),
                      "delay (decades)": fmt_delay(runs),
                      "semi-grokking runs": f"{states.count(SEMI)}/{len(runs)}" + (f", {rising} rising" if rising else ""),
-                     "cell": "**semi**" if semi_cell(states) else ""})
+                     "cell": "**semi**" if semi_cell(states) else "",
+                     "phase": f"{phase} {in_phase}/{len(runs)}"})
     return rows
 
 
