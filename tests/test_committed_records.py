@@ -15,7 +15,8 @@ from grokbench.profile import analyze
 from grokbench.profile.sensitivity import majority_of, thinned
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-BOARDS = ("records", "confirmation/records", "reruns/records", "ungrok/records", "s6/records")  # each folder is one board (its own pairings)
+BOARDS = ("records", "confirmation/records", "reruns/records", "ungrok/records", "s6/records",
+          "critical/records")  # each folder is one board (its own pairings)
 V3_SCHEMA = 3  # records taken under the v3 profile and its evaluation schedule
 
 
@@ -31,18 +32,22 @@ def thinned_verdict(row, schedule):
     return analyze(thinned(row["curve"], schedule), settings_of(row, number(row["profile.reference"]))).verdict
 
 
-def test_a_verdict_that_moves_when_thinned_is_on_a_row_the_board_flags(runs):
+def test_a_majority_that_moves_when_thinned_is_on_a_row_the_board_flags(runs):
     """Dropping every other evaluation of a v3 record (taken at 20 or more evaluations per
-    decade) moves a verdict only where a level sits within an evaluation of it; the board must
-    then flag that recipe's row not robust, so no reader meets a flippable verdict unwarned."""
+    decade) moves a verdict only where a level sits within an evaluation of it; on any row of
+    the board (every setting of a sweep, not only the universality rows) whose majority verdict
+    then changes, the board must flag the row not robust, so no reader meets a flippable verdict
+    unwarned. A single run that moves under a majority that holds (e.g. `generalized 1, unfit 2`
+    -> `unfit 3`) leaves the row's verdict, and its robustness, as they were."""
     v3 = runs[(runs["schema_version"] == V3_SCHEMA) & runs["curve"].map(bool)]
     if v3.empty:
         pytest.skip("no committed record was taken under the v3 schedule yet (schema 3)")
-    moved = {(row["recipe"], row["method"], row["setting"]) for _, row in v3.iterrows()
-             for schedule in ("even", "odd") if thinned_verdict(row, schedule) != row["profile.verdict"]}
-    for recipe, method, setting in sorted(moved):
-        group = runs[(runs["recipe"] == recipe) & (runs["method"] == method) & (runs["setting"] == setting)]
-        assert not group_robustness(group)[0].robust, (recipe, method, setting)
+    for (recipe, method, setting), group in v3.groupby(["recipe", "method", "setting"], dropna=False):
+        declared = majority_of(list(group["profile.verdict"]))
+        moves = any(majority_of([thinned_verdict(row, s) for _, row in group.iterrows()]) != declared
+                    for s in ("even", "odd"))
+        if moves:
+            assert not group_robustness(group)[0].robust, (recipe, method, setting)
 
 
 def test_the_board_flags_every_row_whose_majority_moves_when_thinned(runs):
@@ -63,6 +68,8 @@ def test_the_board_flags_every_row_whose_majority_moves_when_thinned(runs):
             robust = group_robustness(members)[0].robust
             assert not (moves and robust), (domain, list(members["recipe"])[:1])
             checked += 1
+    if not checked:
+        pytest.skip("no universality row on this board (every main run is a setting of a sweep)")
     assert checked >= 2
 
 
