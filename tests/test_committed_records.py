@@ -16,7 +16,7 @@ from grokbench.profile.sensitivity import majority_of, thinned
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 BOARDS = ("records", "confirmation/records", "reruns/records", "ungrok/records", "s6/records",
-          "critical/records")  # each folder is one board (its own pairings)
+          "critical/records", "phases/records")  # each folder is one board (its own pairings)
 V3_SCHEMA = 3  # records taken under the v3 profile and its evaluation schedule
 
 
