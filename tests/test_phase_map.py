@@ -73,3 +73,31 @@ def test_the_phase_diagram_takes_any_domain_and_the_declared_axes(tmp_path):
     write_board([tmp_path / "records"], out)
     assert "![s5_tiny: phase diagram](figures/phase_s5_tiny.png)" in (out / "README.md").read_text().split("### s5")[1]
     assert (out / "figures" / "phase_s5_tiny.png").stat().st_size > 10_000
+
+
+def test_a_cell_whose_phase_moves_with_the_plateau_level_is_hatched_and_named(tmp_path):
+    """G = 0.9 comes 0.235 decades after memorization: grokking at the declared plateau (0.225),
+    comprehension at 0.275, one point of the declared neighbourhood; a cell a decade late holds."""
+    records = []
+    for decay, generalize_at in ((0.1, 560), (1.0, 3000)):
+        for fraction in (0.3, 0.6):
+            for seed in range(2):
+                record = make_record("s5_tiny", seed, scripted_curve(generalize_at=generalize_at), domain="s5")
+                records.append(swept(record, None, task__train_fraction=fraction, optim__weight_decay=decay))
+    runs = load_runs([write_sweep(tmp_path / "records", records)])
+    table = cells(runs, *swept_pair(runs)).set_index(["x", "y"])
+    assert set(table["phase"]) == {"grokking"}
+    assert table.loc[(0.3, 0.1), "phase_moves_at"].startswith("min_plateau_decades=0.275")
+    assert table.loc[(0.3, 1.0), "phase_moves_at"] == "nowhere"
+    out = tmp_path / "out"
+    write_board([tmp_path / "records"], out)
+    text = (out / "README.md").read_text()
+    assert "Hatched: 2 of 4 cells" in text
+    assert "task.train_fraction=0.3, optim.weight_decay=0.1 (grokking): min_plateau_decades=0.275" in text
+
+
+def test_a_diagram_whose_phases_all_hold_says_so(tmp_path):
+    write_sweep(tmp_path / "records", fraction_by_decay())
+    out = tmp_path / "out"
+    write_board([tmp_path / "records"], out)
+    assert "Every cell's phase holds at every point" in (out / "README.md").read_text()

@@ -69,7 +69,7 @@ def write_board(run_dirs: list[str | Path], out: str | Path, readme: str | Path 
     runs["path"] = [os.path.relpath(path, out) for path in runs["path"]]  # links that work from out/
     figures = {d: str(p.relative_to(out)) for d, p in domain_figures(runs, out / "figures").items()}
     method_plots = {d: str(p.relative_to(out)) for d, p in method_figures(runs, out / "figures").items()}
-    phases = {d: [(label, str(p.relative_to(out))) for label, p in drawn]
+    phases = {d: [(label, str(p.relative_to(out)), moves) for label, p, moves in drawn]
               for d, drawn in phase_figures(runs, out / "figures", phase).items()}
     require(not phase or bool(phases), f"--phase {','.join(phase or [])}: no recipe's runs take two or more "
                                        "numeric values of both; allowed: two override keys swept together, "

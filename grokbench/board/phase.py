@@ -11,7 +11,9 @@ Each cell pools the seeds of one (x, y) setting. Three panels share the grid, as
 memorization, confusion; phase_map.py says how each run's profile gives one and when a cell is
 `mixed`), colour = grok rate (grokked runs / runs), and colour = median final held-out progress
 G (the profile's `final_progress`, measured against the control's level like every other number
-on the board); each cell prints its count or median. Axes are logarithmic when every value is
+on the board); each cell prints its count or median. A cell whose phase changes somewhere in the
+declared neighbourhood of the profile's levels or on a thinned schedule is hatched, and the text
+under the diagram says where (phase_map.phase_flips). Axes are logarithmic when every value is
 positive (sweeps such as Omnigrok's alpha x weight decay are log-spaced), linear otherwise. A
 recipe gets one when its setting has exactly two numeric keys or, with `--phase X,Y`, when its
 runs take at least two values of both. PNGs are saved without metadata so the same records give
@@ -31,12 +33,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import ListedColormap
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import NullFormatter, NullLocator
 
 from grokbench.board.formatting import fmt_float
 from grokbench.board.frame import BASELINE, number
-from grokbench.board.phase_map import MIXED, NO_PHASE, PHASES, cell_phase, run_phases
+from grokbench.board.phase_map import MIXED, NO_PHASE, PHASES, cell_phase, phase_flips, run_phases
+from grokbench.board.sensitivity import describe_flips
 from grokbench.board.settings import run_value
 from grokbench.board.summary import outcome
 from grokbench.profile import VERDICTS
@@ -44,6 +47,8 @@ from grokbench.profile import VERDICTS
 PHASE_COLOURS = {"comprehension": "#2ca02c", "grokking": "#1f77b4", "memorization": "#ff7f0e",
                  "confusion": "#7f7f7f", MIXED: "#f2f2f2", NO_PHASE: "#000000"}
 PHASE_ORDER = (*PHASES, MIXED, NO_PHASE)
+HOLDS = "nowhere"  # describe_flips: the phase is the same at every point
+HATCH = "////"
 PANELS = (("grok_rate", "grok rate (grokked / runs)"), ("final_progress", "median final held-out progress G"))
 
 
@@ -68,18 +73,19 @@ def cell_groups(group: pd.DataFrame, x: str, y: str) -> Iterator[tuple[tuple[flo
 
 def cells(group: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     """One row per (x, y) setting: runs, grokked runs, grok rate, median final G, most common
-    verdict, phase and the runs in it."""
+    verdict, phase, the runs in it, and where the phase changes (`nowhere` when it holds)."""
     rows = []
     for (xv, yv), runs in cell_groups(group, x, y):
         finals = [v for v in (number(g) for g in runs["profile.final_progress"]) if v is not None]
         grokked = int((runs["profile.verdict"] == "grokked").sum())
         phase, count = cell_phase(run_phases(runs))
+        flips, points = phase_flips(runs)
         rows.append({"x": xv, "y": yv, "runs": len(runs), "grokked": grokked, "grok_rate": grokked / len(runs),
                      "final_progress": float(np.median(finals)) if finals else np.nan,
                      "verdict": most_common([outcome(s, v) for s, v in zip(runs["status"], runs["profile.verdict"])]),
-                     "phase": phase, "phase_runs": count})
+                     "phase": phase, "phase_runs": count, "phase_moves_at": describe_flips(flips, points)})
     return pd.DataFrame(rows, columns=["x", "y", "runs", "grokked", "grok_rate", "final_progress", "verdict",
-                                       "phase", "phase_runs"])
+                                       "phase", "phase_runs", "phase_moves_at"])
 
 
 def is_diagram(table: pd.DataFrame) -> bool:
@@ -102,6 +108,26 @@ def on_grid(table: pd.DataFrame, column: str, xs: np.ndarray, ys: np.ndarray) ->
     return grid
 
 
+def hatch_moving(ax, table: pd.DataFrame, xs: np.ndarray, ys: np.ndarray, bx: np.ndarray, by: np.ndarray) -> None:
+    """Hatch every cell whose phase changes somewhere in the neighbourhood or on a thinned schedule."""
+    for _, cell in table[table["phase_moves_at"] != HOLDS].iterrows():
+        i, j = np.searchsorted(xs, cell["x"]), np.searchsorted(ys, cell["y"])
+        ax.add_patch(Rectangle((bx[i], by[j]), bx[i + 1] - bx[i], by[j + 1] - by[j], fill=False, hatch=HATCH,
+                               edgecolor="black", linewidth=0))
+
+
+def moves_text(table: pd.DataFrame, x: str, y: str) -> str:
+    """The sentence under a diagram: where a cell's phase changes, or that none does."""
+    moving = table[table["phase_moves_at"] != HOLDS]
+    if moving.empty:
+        return (f"Every cell's phase holds at every point of the declared neighbourhood of the profile's levels "
+                f"and on both thinned schedules ({len(table)} cells).")
+    cells_text = "; ".join(f"{x}={fmt_float(c['x'], 4)}, {y}={fmt_float(c['y'], 4)} ({c['phase']}): "
+                           f"{c['phase_moves_at']}" for _, c in moving.iterrows())
+    return (f"Hatched: {len(moving)} of {len(table)} cells whose phase changes in the declared neighbourhood of "
+            f"the profile's levels or on a thinned schedule, and where: {cells_text}.")
+
+
 def label_cells(ax, table: pd.DataFrame, texts: list[str]) -> None:
     for (_, cell), text in zip(table.iterrows(), texts):
         ax.annotate(text, (cell["x"], cell["y"]), ha="center", va="center", fontsize=7, color="black",
@@ -117,9 +143,13 @@ def draw(table: pd.DataFrame, x: str, y: str, title: str, path: Path) -> Path:
     axes[0].pcolormesh(bx, by, np.ma.masked_invalid(on_grid(codes, "code", xs, ys)),
                        cmap=ListedColormap([PHASE_COLOURS[p] for p in PHASE_ORDER]),
                        vmin=-0.5, vmax=len(PHASE_ORDER) - 0.5)
+    hatch_moving(axes[0], table, xs, ys, bx, by)
     label_cells(axes[0], table, [f"{k}/{n}" for k, n in zip(table["phase_runs"], table["runs"])])
     shown = [p for p in PHASE_ORDER if p in set(table["phase"])]
-    axes[0].legend([Patch(facecolor=PHASE_COLOURS[p], edgecolor="black") for p in shown], shown,
+    handles = [Patch(facecolor=PHASE_COLOURS[p], edgecolor="black") for p in shown]
+    if (table["phase_moves_at"] != HOLDS).any():
+        handles, shown = [*handles, Patch(facecolor="white", edgecolor="black", hatch=HATCH)], [*shown, "phase moves"]
+    axes[0].legend(handles, shown,
                    title="phase (runs in it / runs)", fontsize=7, title_fontsize=7, loc="upper left",
                    bbox_to_anchor=(0.0, -0.16), ncol=3, frameon=False)
     for ax, (column, label) in zip(axes[1:], PANELS):
@@ -171,10 +201,11 @@ def families(runs: pd.DataFrame) -> Iterator[tuple[list[str], pd.DataFrame]]:
 
 
 def phase_figures(runs: pd.DataFrame, directory: Path,
-                  keys: list[str] | None = None) -> dict[str, list[tuple[str, Path]]]:
-    """Domain -> (label, PNG) of every phase diagram: per recipe, model and method, over its
-    own two swept keys, or over `keys` (x, y) for every one that swept both."""
-    found: dict[str, list[tuple[str, Path]]] = {}
+                  keys: list[str] | None = None) -> dict[str, list[tuple[str, Path, str]]]:
+    """Domain -> (label, PNG, where its cells' phases move) of every phase diagram: per recipe,
+    model and method, over its own two swept keys, or over `keys` (x, y) for every one that
+    swept both."""
+    found: dict[str, list[tuple[str, Path, str]]] = {}
     for parts, group in families(runs):
         pair = tuple(keys) if keys else swept_pair(group)
         if pair is None:
@@ -186,5 +217,5 @@ def phase_figures(runs: pd.DataFrame, directory: Path,
         title = (f"{label}: {int(table['runs'].sum())} runs in {len(table)} settings of {pair[0]} × {pair[1]} "
                  f"(seeds pooled per cell)")
         path = draw(table, pair[0], pair[1], title, Path(directory) / f"phase_{'_'.join(parts)}.png")
-        found.setdefault(str(group["domain"].iloc[0]), []).append((label, path))
+        found.setdefault(str(group["domain"].iloc[0]), []).append((label, path, moves_text(table, *pair)))
     return found

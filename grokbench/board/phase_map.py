@@ -26,6 +26,10 @@ A cell's phase is the phase of more than half of its runs; a cell without such a
 `mixed` (with 3 seeds a cell is mixed only when its runs fall in three phases, or one failed
 and the other two differ): near a boundary seeds disagree, and a tie broken by an order would
 draw the boundary somewhere the data do not put it.
+A cell's phase must survive the perturbations a verdict must (grokbench/profile/sensitivity.py):
+every run is re-read at every point of the declared neighbourhood of the profile's levels and on
+both thinned schedules, and the points where the cell's phase differs from its phase at the
+declared levels are reported (`phase_flips`); the diagram hatches such a cell.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ import pandas as pd
 
 from grokbench.board.frame import number
 from grokbench.board.reference import settings_of
+from grokbench.board.sensitivity import run_profiles
+from grokbench.profile.sensitivity import Point
 
 PHASES = ("comprehension", "grokking", "memorization", "confusion")
 MIXED = "mixed"      # no phase holds more than half of a cell's runs
@@ -77,3 +83,23 @@ def cell_phase(phases: list[str | None]) -> tuple[str, int]:
         return NO_PHASE, 0
     phase, count = max(counts.items(), key=lambda pc: (pc[1], -PHASES.index(pc[0])))
     return (phase, count) if count * 2 > len(phases) else (MIXED, count)
+
+
+def phases_at_points(row: pd.Series) -> dict[Point, str | None] | None:
+    """One run's phase at every point of the neighbourhood and schedules, each read with that
+    point's plateau level; None for a run without a curve (it keeps its phase everywhere)."""
+    scored = run_profiles(row)
+    if scored is None:
+        return None
+    return {point: run_phase(row["status"], profile.verdict, profile.memorized_step, profile.generalized_step,
+                             settings.min_plateau_decades) for point, (profile, settings) in scored.items()}
+
+
+def phase_flips(runs: pd.DataFrame) -> tuple[list[Point], list[Point]]:
+    """(the points where the cell's phase is not its phase at the declared levels, every point)."""
+    declared = run_phases(runs)
+    scored = [phases_at_points(row) for _, row in runs.iterrows()]
+    points = next((list(s) for s in scored if s), [])
+    filled = [s if s else dict.fromkeys(points, phase) for s, phase in zip(scored, declared)]
+    phase = cell_phase(declared)[0]
+    return [p for p in points if cell_phase([run[p] for run in filled])[0] != phase], points

@@ -108,11 +108,12 @@ def hidden_markdown(runs: pd.DataFrame, figures: dict[str, str] | None) -> str:
 
 
 def leaderboard_markdown(runs: pd.DataFrame, figures: dict[str, str], allow_mixed: bool,
-                         phases: dict[str, list[tuple[str, str]]] | None = None,
+                         phases: dict[str, list[tuple[str, str, str]]] | None = None,
                          method_figures: dict[str, str] | None = None, sensitivity_figure: str | None = None,
                          hidden_figures: dict[str, str] | None = None, forecast: str | None = None,
                          critical: str | None = None) -> str:
-    """The board's README; `phases`: domain -> (label, path) of its phase diagrams (phase.py);
+    """The board's README; `phases`: domain -> (label, path, where cells' phases move) of its
+    phase diagrams (phase.py);
     `method_figures`: domain -> path of its figure of methods against their baselines;
     `hidden_figures`: domain -> path of its measures figure (hidden_figures.py); `forecast`: the
     forecast section (grokbench/forecast/report.py), computed here without its figure when None;
@@ -132,8 +133,8 @@ def leaderboard_markdown(runs: pd.DataFrame, figures: dict[str, str], allow_mixe
         parts += [f"### {domain}", "", markdown(domain_rows(runs, domain)), "", provenance(group, allow_mixed), ""]
         if domain in figures:
             parts += [f"![{domain}: held-out progress]({figures[domain]})", ""]
-        for label, path in (phases or {}).get(domain, []):
-            parts += [f"![{label}: phase diagram]({path})", ""]
+        for label, path, moves in (phases or {}).get(domain, []):
+            parts += [f"![{label}: phase diagram]({path})", "", moves, ""]
     if critical:
         parts += ["## Critical data size and semi-grokking", "", critical, ""]
     pairs = method_pairs(runs)

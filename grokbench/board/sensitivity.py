@@ -10,16 +10,22 @@ import pandas as pd
 
 from grokbench.board.frame import number
 from grokbench.board.reference import settings_of
-from grokbench.profile import ProfileSettings
-from grokbench.profile.sensitivity import Point, Robustness, robustness, verdicts
+from grokbench.profile import Profile, ProfileSettings
+from grokbench.profile.sensitivity import Point, Robustness, rescored, robustness
+
+
+def run_profiles(row: pd.Series) -> dict[Point, tuple[Profile, ProfileSettings]] | None:
+    """A run's profile, and its settings, at every point, against the reference the board
+    measured it with; None for a run without a curve or the facts of its profile."""
+    if not row["curve"] or not row["settings"] or row["settings"].get("heldout_size") is None:
+        return None
+    return rescored(row["curve"], settings_of(row, number(row["profile.reference"])))
 
 
 def run_verdicts(row: pd.Series) -> dict[Point, str] | None:
-    """A run's verdict at every point, against the reference the board measured it with; None
-    for a run without a curve or the facts of its profile."""
-    if not row["curve"] or not row["settings"] or row["settings"].get("heldout_size") is None:
-        return None
-    return verdicts(row["curve"], settings_of(row, number(row["profile.reference"])))
+    """A run's verdict at every point (`run_profiles`)."""
+    scored = run_profiles(row)
+    return None if scored is None else {point: profile.verdict for point, (profile, _) in scored.items()}
 
 
 def group_robustness(group: pd.DataFrame) -> tuple[Robustness, list[Point]]:
@@ -43,14 +49,14 @@ def coordinates(point: Point) -> list[str]:
     return ([f"thinned ({point.schedule})"] if point.schedule != "all" else []) + moved
 
 
-def describe_flips(r: Robustness, points: list[Point]) -> str:
-    """Where the majority changes: each point that moves one level or the schedule alone, then
-    how many of the points that move several at once, e.g. `band_sigmas=6; thinned (odd); 9 of
-    56 combined points`."""
-    if not r.flips:
+def describe_flips(flips: list[Point] | tuple[Point, ...], points: list[Point]) -> str:
+    """Where a group's majority changes (`flips`, of `points`): each point that moves one level
+    or the schedule alone, then how many of the points that move several at once, e.g.
+    `band_sigmas=6; thinned (odd); 9 of 56 combined points`."""
+    if not flips:
         return "nowhere"
-    single = [" ".join(coordinates(p)) for p in r.flips if len(coordinates(p)) == 1]
+    single = [" ".join(coordinates(p)) for p in flips if len(coordinates(p)) == 1]
     combined = [p for p in points if len(coordinates(p)) > 1]
-    flipped = sum(len(coordinates(p)) > 1 for p in r.flips)
+    flipped = sum(len(coordinates(p)) > 1 for p in flips)
     parts = sorted(single) + ([f"{flipped} of {len(combined)} combined points"] if flipped else [])
     return "; ".join(parts)

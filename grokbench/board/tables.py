@@ -183,7 +183,7 @@ def sensitivity_rows(runs: pd.DataFrame) -> list[dict[str, str]]:
                          "majority verdict (declared levels)": r.majority or "no majority",
                          "robust": OK if r.robust else BAD,
                          "grok rate over the neighbourhood": f"{r.grokked_low}–{r.grokked_high}/{r.runs}",
-                         "majority changes at": describe_flips(r, points)})
+                         "majority changes at": describe_flips(r.flips, points)})
     return rows
 
 

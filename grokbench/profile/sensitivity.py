@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from grokbench.profile.analyze import analyze
+from grokbench.profile.analyze import Profile, analyze
 from grokbench.profile.levels import SCHEDULES, ProfileSettings, neighbourhood
 
 
@@ -31,14 +31,20 @@ class Point:
     change: tuple[tuple[str, float], ...]  # the levels set at this point
 
 
-def verdicts(history: list[dict[str, Any]], settings: ProfileSettings) -> dict[Point, str]:
-    """Verdict of the history at every schedule x neighbourhood point."""
+def rescored(history: list[dict[str, Any]], settings: ProfileSettings) -> dict[Point, tuple[Profile, ProfileSettings]]:
+    """The profile of the history, and the settings it was read with, at every schedule x
+    neighbourhood point."""
     out = {}
     for schedule in SCHEDULES:
         rows = thinned(history, schedule)
         for change, point_settings in neighbourhood(settings):
-            out[Point(schedule, tuple(change.items()))] = analyze(rows, point_settings).verdict
+            out[Point(schedule, tuple(change.items()))] = analyze(rows, point_settings), point_settings
     return out
+
+
+def verdicts(history: list[dict[str, Any]], settings: ProfileSettings) -> dict[Point, str]:
+    """Verdict of the history at every schedule x neighbourhood point."""
+    return {point: profile.verdict for point, (profile, _) in rescored(history, settings).items()}
 
 
 @dataclass(frozen=True)
