@@ -42,7 +42,7 @@ import pandas as pd
 
 from grokbench.board.frame import number
 from grokbench.board.reference import settings_of
-from grokbench.board.sensitivity import run_profiles
+from grokbench.board.sensitivity import filled_at_points, run_profiles
 from grokbench.profile.sensitivity import Point
 
 PHASES = ("comprehension", "grokking", "memorization", "confusion")
@@ -99,7 +99,6 @@ def phase_flips(runs: pd.DataFrame) -> tuple[list[Point], list[Point]]:
     """(the points where the cell's phase is not its phase at the declared levels, every point)."""
     declared = run_phases(runs)
     scored = [phases_at_points(row) for _, row in runs.iterrows()]
-    points = next((list(s) for s in scored if s), [])
-    filled = [s if s else dict.fromkeys(points, phase) for s, phase in zip(scored, declared)]
+    filled, points = filled_at_points(scored, declared)
     phase = cell_phase(declared)[0]
     return [p for p in points if cell_phase([run[p] for run in filled])[0] != phase], points

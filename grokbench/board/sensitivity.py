@@ -6,6 +6,8 @@ at every point; the sensitivity table says where it flips.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from grokbench.board.frame import number
@@ -37,9 +39,16 @@ def group_robustness(group: pd.DataFrame) -> tuple[Robustness, list[Point]]:
         scored = run_verdicts(row)
         declared.append(verdict)
         per_run.append(scored)
-    points = next((list(s) for s in per_run if s), [])
-    filled = [s if s else dict.fromkeys(points, v) for s, v in zip(per_run, declared)]
+    filled, points = filled_at_points(per_run, declared)
     return robustness(filled, declared), points
+
+
+def filled_at_points(per_run: list[dict[Point, Any] | None],
+                     declared: list) -> tuple[list[dict[Point, Any]], list[Point]]:
+    """Each run's value at every point, a run that could not be re-read (None) keeping its
+    declared value everywhere; and the points, from the first run that was re-read."""
+    points = next((list(s) for s in per_run if s), [])
+    return [s if s else dict.fromkeys(points, v) for s, v in zip(per_run, declared)], points
 
 
 def coordinates(point: Point) -> list[str]:
