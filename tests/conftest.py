@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
 from grokbench.config import compose_config
 
-torch.set_num_threads(2)
+# The tests run on two pytest-xdist workers (pyproject addopts): one torch thread each, and for
+# the runs they spawn, so two workers never oversubscribe the 2 cores (torch's OpenMP threads
+# spin-wait badly when they share one); alone, a test process takes both cores.
+WORKER_THREADS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
+torch.set_num_threads(WORKER_THREADS)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 __all__ = ["compose_config"]
 

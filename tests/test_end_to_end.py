@@ -4,6 +4,7 @@ import math
 from pathlib import Path
 
 import pytest
+from conftest import WORKER_THREADS
 
 from grokbench.api import load_records
 from grokbench.record import read_record
@@ -29,7 +30,7 @@ def test_default_recipe_memorizes_at_chance_and_generalizes_much_later(run_confi
     solved well after. Whether that counts as `grokked` is the profile's call (v3: memorized
     inside the chance band and flat for 0.225 decades); the test checks the call is consistent
     with the run's own numbers, and that the record and the board give one verdict."""
-    cfg = run_config(["eval.every=100", "detector.stop_after_steps=0", "threads=2"])
+    cfg = run_config(["eval.every=100", "detector.stop_after_steps=0", f"threads={WORKER_THREADS}"])
     record = train(cfg)
     assert record["status"] == "completed", record["error"]
     profile = record["profile"]
