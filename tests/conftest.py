@@ -12,10 +12,11 @@ from grokbench.config import compose_config
 # The tests run on two pytest-xdist workers (pyproject addopts): one torch thread each, and for
 # the runs they spawn, so two workers never oversubscribe the 2 cores (torch's OpenMP threads
 # spin-wait badly when they share one); alone, a test process takes both cores.
-WORKER_THREADS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
+IN_WORKER = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+WORKER_THREADS = 1 if IN_WORKER else 2
 torch.set_num_threads(WORKER_THREADS)
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+if IN_WORKER:
+    os.environ.setdefault("OMP_NUM_THREADS", str(WORKER_THREADS))
 
 __all__ = ["compose_config"]
 
